@@ -1,0 +1,3 @@
+module example.com/paniccheck
+
+go 1.22

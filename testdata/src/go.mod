@@ -1,0 +1,3 @@
+module rehabtest
+
+go 1.22

@@ -1,0 +1,66 @@
+"""The analysistest convention: `// want "regexp"` on offending lines, `.go.golden` for fixes."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from toolexec_rehab.analysis import Analyzer, PackageInput, build_packages
+from toolexec_rehab.rules.engine import apply_fixes
+
+WANT_RE = re.compile(r'//\s*want\s+((?:"(?:[^"\\]|\\.)*"\s*)+)')
+STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class Result:
+    missing: list  # (file, line, regexp) expected but not reported
+    unexpected: list  # (file, line, text) reported but not expected
+    matched: int
+    golden_diffs: list  # (file, expected path) where the fixed source differs
+    findings: list
+
+
+def wants(path: str) -> list[tuple[int, str]]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            m = WANT_RE.search(line)
+            if m:
+                for s in STR_RE.findall(m.group(1)):
+                    out.append((i, s.encode().decode("unicode_escape")))
+    return out
+
+
+def run(analyzer: Analyzer, pkgdir: str, check_golden: bool = True) -> Result:
+    files = sorted(os.path.join(pkgdir, n) for n in os.listdir(pkgdir) if n.endswith(".go"))
+    expected = {(f, ln, rx) for f in files for ln, rx in wants(f)}
+    findings = []
+    golden_diffs = []
+    for pkg in build_packages(PackageInput(pkgdir, files)):
+        fs = analyzer.analyze(pkg)
+        findings.extend(fs)
+        if check_golden:
+            for gf in pkg.files:
+                res = apply_fixes(gf, [x for x in fs if x.file is gf])
+                golden = gf.path + ".golden"
+                new = res.new_src if res.new_src is not None else gf.src
+                if os.path.exists(golden):
+                    with open(golden, "rb") as fh:
+                        if fh.read() != new:
+                            golden_diffs.append((gf.path, golden))
+                elif res.new_src is not None:
+                    golden_diffs.append((gf.path, "(no golden file, but fixes were applied)"))
+    unexpected = []
+    matched = 0
+    remaining = set(expected)
+    for fd in findings:
+        text = f"{fd.message} ({fd.rule})"
+        hit = next((e for e in sorted(remaining) if e[0] == fd.file.path and e[1] == fd.line and re.search(e[2], text)), None)
+        if hit:
+            remaining.discard(hit)
+            matched += 1
+        else:
+            unexpected.append((fd.file.path, fd.line, text))
+    return Result(sorted(remaining), unexpected, matched, golden_diffs, findings)

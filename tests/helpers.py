@@ -1,0 +1,46 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent / "toolexec-rehab"
+
+
+def rehab(*args, cwd=None, env=None, check=False):
+    e = dict(os.environ)
+    e.pop("GOFLAGS", None)
+    if env:
+        e.update(env)
+    r = subprocess.run([str(BIN), *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"exit {r.returncode}\nstdout:{r.stdout}\nstderr:{r.stderr}")
+    return r
+
+
+def go_env(**extra):
+    e = dict(os.environ)
+    e.pop("GOFLAGS", None)
+    e["GOTOOLCHAIN"] = "local"
+    e.update(extra)
+    return e
+
+
+def compile_tool() -> str:
+    out = subprocess.run(["go", "env", "GOTOOLDIR"], capture_output=True, text=True, check=True).stdout.strip()
+    return os.path.join(out, "compile")
+
+
+def tree_digest(root) -> dict:
+    import hashlib
+
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        if p.is_file():
+            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def copytree(src, dst):
+    shutil.copytree(src, dst)
+    return dst

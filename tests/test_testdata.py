@@ -1,0 +1,64 @@
+"""Every testdata package: findings match `// want`, fixes match `.go.golden`."""
+
+import os
+
+import pytest
+
+import analysistest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SRC = os.path.join(ROOT, "testdata", "src")
+PKGS = sorted(d for d in os.listdir(SRC) if os.path.isdir(os.path.join(SRC, d)))
+
+
+@pytest.mark.parametrize("pkg", PKGS)
+def test_package(analyzer, pkg):
+    res = analysistest.run(analyzer, os.path.join(SRC, pkg))
+    problems = [f"missing: {f}:{ln}: want {rx!r}" for f, ln, rx in res.missing]
+    problems += [f"unexpected: {f}:{ln}: {t}" for f, ln, t in res.unexpected]
+    problems += [f"golden mismatch: {f} vs {g}" for f, g in res.golden_diffs]
+    assert not problems, "\n".join(problems)
+    if any(analysistest.wants(os.path.join(SRC, pkg, n)) for n in os.listdir(os.path.join(SRC, pkg)) if n.endswith(".go")):
+        assert res.matched > 0
+
+
+def test_goldens_build_and_vet(tmp_path):
+    """Every golden package compiles and passes go vet (the fixes are valid Go)."""
+    import shutil
+    import subprocess
+
+    from helpers import go_env
+
+    dst = tmp_path / "src"
+    shutil.copytree(SRC, dst)
+    n = 0
+    for golden in dst.rglob("*.go.golden"):
+        golden.with_suffix("").write_bytes(golden.read_bytes())
+        golden.unlink()
+        n += 1
+    assert n >= 5
+    for cmd in (["go", "build", "./..."], ["go", "vet", "./..."]):
+        r = subprocess.run(cmd, cwd=dst, env=go_env(), capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"{' '.join(cmd)}:\n{r.stderr}"
+
+
+@pytest.mark.parametrize("pkg", PKGS)
+def test_fixing_twice_is_fixing_once(analyzer, pkg, tmp_path):
+    """Re-analysing fixed output finds nothing more to fix."""
+    import shutil
+
+    from toolexec_rehab.analysis import PackageInput, build_packages
+    from toolexec_rehab.rules.engine import apply_fixes
+
+    d = tmp_path / pkg
+    shutil.copytree(os.path.join(SRC, pkg), d)
+    files = sorted(str(p) for p in d.glob("*.go"))
+    for pkgobj in build_packages(PackageInput(str(d), files)):
+        fs = analyzer.analyze(pkgobj)
+        for gf in pkgobj.files:
+            res = apply_fixes(gf, [x for x in fs if x.file is gf])
+            if res.new_src is not None:
+                open(gf.path, "wb").write(res.new_src)
+    for pkgobj in build_packages(PackageInput(str(d), files)):
+        again = [x for x in analyzer.analyze(pkgobj) if x.fix]
+        assert not again, [(x.file.path, x.line, x.rule) for x in again]

@@ -1,0 +1,192 @@
+"""A Go package as the rules see it: parsed files plus package-level facts."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tree_sitter import Node
+
+from . import parse as P
+
+_MODULE_RE = re.compile(r'(?m)^\s*module\s+("?)([^"\s]+)\1')
+_MAJOR_RE = re.compile(r"^v[0-9]+$")
+
+
+def default_import_name(path: str) -> str:
+    """The package name Go assumes for an import path (last element, minus /vN, gopkg.in .vN)."""
+    parts = path.split("/")
+    last = parts[-1]
+    if _MAJOR_RE.match(last) and len(parts) > 1:
+        last = parts[-2]
+    if path.startswith("gopkg.in/"):
+        last = re.sub(r"\.v[0-9]+$", "", last)
+    last = last.removeprefix("go-")
+    return re.sub(r"[^A-Za-z0-9_]", "_", last)
+
+
+@lru_cache(maxsize=256)
+def find_module(directory: str) -> tuple[str, str] | None:
+    """(module root, module path) of the go.mod at or above directory."""
+    d = os.path.abspath(directory)
+    while True:
+        gm = os.path.join(d, "go.mod")
+        if os.path.isfile(gm):
+            try:
+                with open(gm, encoding="utf-8", errors="replace") as fh:
+                    m = _MODULE_RE.search(fh.read())
+            except OSError:
+                return None
+            return (d, m.group(2)) if m else None
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+@dataclass
+class GoFile:
+    path: str  # the file actually read (may be a cover/cgo rewrite in $WORK)
+    origin: str  # the user's source file: positions and node IDs refer to it
+    src: bytes
+    tree: object
+    line_offset: int = 0  # original line = file line + line_offset
+    imports: dict[str, str] = field(default_factory=dict)
+    pkgname: str = ""
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @property
+    def has_error(self) -> bool:
+        return self.root.has_error
+
+    def orig_line(self, node_or_row) -> int:
+        row = node_or_row if isinstance(node_or_row, int) else node_or_row.start_point[0]
+        return row + 1 + self.line_offset
+
+    def id_path(self) -> str:
+        """Module-relative name of the file, stable across machines and checkouts."""
+        mod = find_module(os.path.dirname(self.origin))
+        if mod:
+            root, modpath = mod
+            rel = os.path.relpath(self.origin, root).replace(os.sep, "/")
+            return f"{modpath}/{rel}"
+        return "/".join(self.origin.replace(os.sep, "/").split("/")[-2:])
+
+
+def load_file(path: str, src: bytes | None = None, origin: str | None = None) -> GoFile:
+    if src is None:
+        with open(path, "rb") as fh:
+            src = fh.read()
+    offset = 0
+    if origin is None:
+        origin = os.path.abspath(path)
+        d = P.line_directive(src)
+        if d is not None and os.path.isabs(d[0]):
+            # cover- or cgo-generated: line 2 of this file is line d[1] of d[0].
+            origin, offset = d[0], d[1] - 2
+    tree = P.parse(src)
+    f = GoFile(path=path, origin=origin, src=src, tree=tree, line_offset=offset)
+    _collect_file_facts(f)
+    return f
+
+
+def _collect_file_facts(f: GoFile) -> None:
+    for c in f.root.children:
+        if c.type == "package_clause":
+            for n in c.children:
+                if n.type == "package_identifier":
+                    f.pkgname = P.text(n)
+        elif c.type == "import_declaration":
+            for spec in P.descendants(c):
+                if spec.type != "import_spec":
+                    continue
+                path_node = spec.child_by_field_name("path")
+                ipath = P.text(path_node).strip('"`')
+                name_node = spec.child_by_field_name("name")
+                name = P.text(name_node) if name_node is not None else default_import_name(ipath)
+                if name in ("_", "."):
+                    continue
+                f.imports[name] = ipath
+
+
+@dataclass
+class Package:
+    files: list[GoFile]
+    import_path: str = ""
+    types: dict[str, Node] = field(default_factory=dict)  # name -> type_spec
+    funcs: dict[str, Node] = field(default_factory=dict)  # name -> function_declaration
+    methods: dict[tuple[str, str], Node] = field(default_factory=dict)  # (recv type, name) -> decl
+    vars: dict[str, tuple[Node, int]] = field(default_factory=dict)  # name -> (var_spec, index)
+    file_of: dict[int, GoFile] = field(default_factory=dict)  # id(root node) -> file
+
+    def __post_init__(self):
+        for f in self.files:
+            self._collect(f)
+
+    def _collect(self, f: GoFile) -> None:
+        for c in f.root.children:
+            if c.type == "function_declaration":
+                name = c.child_by_field_name("name")
+                self.funcs[P.text(name)] = c
+            elif c.type == "method_declaration":
+                recv = c.child_by_field_name("receiver")
+                rt = receiver_type_name(recv)
+                if rt:
+                    self.methods[(rt, P.text(c.child_by_field_name("name")))] = c
+            elif c.type == "type_declaration":
+                for spec in c.children:
+                    if spec.type in ("type_spec", "type_alias"):
+                        self.types[P.text(spec.child_by_field_name("name"))] = spec
+            elif c.type == "var_declaration":
+                for spec in P.descendants(c):
+                    if spec.type == "var_spec":
+                        names = [n for n in spec.children_by_field_name("name")]
+                        for i, n in enumerate(names):
+                            self.vars[P.text(n)] = (spec, i)
+
+    def file_for(self, node: Node) -> GoFile:
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        for f in self.files:
+            if f.root == root:
+                return f
+        raise KeyError("node from a foreign tree")
+
+
+def receiver_type_name(recv: Node | None) -> str | None:
+    if recv is None:
+        return None
+    for d in P.descendants(recv):
+        if d.type == "type_identifier":
+            return P.text(d)
+    return None
+
+
+def enclosing_function(node: Node) -> Node | None:
+    for a in P.ancestors(node):
+        if a.type in ("function_declaration", "method_declaration", "func_literal"):
+            return a
+    return None
+
+
+def function_name(fn: Node | None) -> str:
+    """A stable name for the function that holds a node: F, T.M, F$lit, T.M$lit$lit."""
+    if fn is None:
+        return "<package>"
+    suffix = ""
+    while fn is not None and fn.type == "func_literal":
+        suffix += "$lit"
+        fn = enclosing_function(fn)
+    if fn is None:
+        return "<package>" + suffix
+    name = P.text(fn.child_by_field_name("name"))
+    if fn.type == "method_declaration":
+        rt = receiver_type_name(fn.child_by_field_name("receiver"))
+        name = f"{rt}.{name}"
+    return name + suffix

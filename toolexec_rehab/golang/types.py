@@ -1,0 +1,368 @@
+"""Name resolution and a small type inference, the way the compiler sees one package.
+
+Types are strings in canonical form: `*database/sql.Rows`, `net/http.Client`,
+`error`; types of the package under analysis are written with an empty package
+path: `.server`, `*.server`. Anything we cannot know is None, and rules treat
+None as "unknown, do not fix".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from . import parse as P
+from .package import GoFile, Package, receiver_type_name
+from .stdapi import StdAPI
+
+BUILTIN_TYPES = {
+    "bool", "byte", "complex64", "complex128", "error", "float32", "float64", "int", "int8",
+    "int16", "int32", "int64", "rune", "string", "uint", "uint8", "uint16", "uint32", "uint64",
+    "uintptr", "any", "comparable",
+}
+BUILTIN_FUNCS = {
+    "append", "cap", "clear", "close", "complex", "copy", "delete", "imag", "len", "make",
+    "max", "min", "new", "panic", "print", "println", "real", "recover",
+}
+
+
+@dataclass
+class Binding:
+    name: str
+    kind: str  # import | local | param | pkgvar | func | type | const | builtin
+    node: Node | None = None  # declaring node (statement, spec, parameter_declaration)
+    index: int = 0  # position among the names declared together
+    file: GoFile | None = None
+    import_path: str | None = None
+
+    @property
+    def is_package_level(self) -> bool:
+        return self.kind in ("pkgvar", "func", "type", "const")
+
+
+def strip_ptr(t: str | None) -> str | None:
+    return t[1:] if t and t.startswith("*") else t
+
+
+class Resolver:
+    def __init__(self, pkg: Package, api: StdAPI):
+        self.pkg = pkg
+        self.api = api
+        self._btype: dict[tuple, str | None] = {}
+
+    # ---------------------------------------------------------------- scopes
+    def lookup(self, name: str, at: Node, file: GoFile) -> Binding | None:
+        child = at
+        for anc in P.ancestors(at):
+            t = anc.type
+            if t == "statement_list":
+                for stmt in reversed([c for c in anc.children if c.is_named]):
+                    if stmt.end_byte > child.start_byte:
+                        continue
+                    b = self._declared_by(stmt, name, file)
+                    if b:
+                        return b
+            elif t in ("if_statement", "expression_switch_statement", "type_switch_statement"):
+                init = anc.child_by_field_name("initializer")
+                if init is not None and child != init:
+                    b = self._declared_by(init, name, file)
+                    if b:
+                        return b
+                if t == "type_switch_statement" and child.type == "type_case":
+                    alias = anc.child_by_field_name("alias")
+                    for i, n in enumerate(P.named_children(alias)):
+                        if P.text(n) == name:
+                            return Binding(name, "local", anc, i, file)
+            elif t == "for_statement":
+                for c in anc.named_children:
+                    if c == child:
+                        continue
+                    if c.type == "for_clause":
+                        init = c.child_by_field_name("initializer")
+                        if init is not None and child != init:
+                            b = self._declared_by(init, name, file)
+                            if b:
+                                return b
+                    elif c.type == "range_clause" and child != c:
+                        if any(x.type == ":=" for x in c.children):
+                            left = c.child_by_field_name("left")
+                            for i, n in enumerate(P.named_children(left)):
+                                if P.text(n) == name:
+                                    return Binding(name, "local", c, i, file)
+            elif t == "communication_case":
+                comm = anc.child_by_field_name("communication")
+                if comm is not None and comm.type == "receive_statement" and child != comm:
+                    left = comm.child_by_field_name("left")
+                    if any(x.type == ":=" for x in comm.children):
+                        for i, n in enumerate(P.named_children(left)):
+                            if P.text(n) == name:
+                                return Binding(name, "local", comm, i, file)
+            elif t in ("function_declaration", "method_declaration", "func_literal"):
+                for field in ("receiver", "parameters", "result"):
+                    pl = anc.child_by_field_name(field)
+                    if pl is None or pl.type != "parameter_list":
+                        continue
+                    for decl in pl.named_children:
+                        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+                            continue
+                        for i, n in enumerate(decl.children_by_field_name("name")):
+                            if P.text(n) == name:
+                                return Binding(name, "param", decl, i, file)
+            child = anc
+        pkg = self.pkg
+        if name in pkg.vars:
+            spec, i = pkg.vars[name]
+            return Binding(name, "pkgvar", spec, i, pkg.file_for(spec))
+        if name in pkg.funcs:
+            return Binding(name, "func", pkg.funcs[name], 0, pkg.file_for(pkg.funcs[name]))
+        if name in pkg.types:
+            return Binding(name, "type", pkg.types[name], 0, pkg.file_for(pkg.types[name]))
+        if name in file.imports:
+            return Binding(name, "import", None, 0, file, file.imports[name])
+        if name in BUILTIN_TYPES or name in BUILTIN_FUNCS or name in ("nil", "true", "false", "iota"):
+            return Binding(name, "builtin")
+        return None
+
+    def _declared_by(self, stmt: Node, name: str, file: GoFile) -> Binding | None:
+        t = stmt.type
+        if t == "short_var_declaration":
+            for i, n in enumerate(P.named_children(stmt.child_by_field_name("left"))):
+                if P.text(n) == name:
+                    return Binding(name, "local", stmt, i, file)
+        elif t in ("var_declaration", "const_declaration"):
+            kind = "local" if t == "var_declaration" else "const"
+            for spec in P.descendants(stmt):
+                if spec.type in ("var_spec", "const_spec"):
+                    for i, n in enumerate(spec.children_by_field_name("name")):
+                        if P.text(n) == name:
+                            return Binding(name, kind, spec, i, file)
+        elif t == "type_declaration":
+            for spec in stmt.named_children:
+                if P.text(spec.child_by_field_name("name")) == name:
+                    return Binding(name, "type", spec, 0, file)
+        elif t == "labeled_statement":
+            return None
+        return None
+
+    def resolve(self, ident: Node, file: GoFile) -> Binding | None:
+        return self.lookup(P.text(ident), ident, file)
+
+    # ---------------------------------------------------------------- types
+    def type_from_node(self, tnode: Node | None, file: GoFile) -> str | None:
+        if tnode is None:
+            return None
+        t = tnode.type
+        if t == "pointer_type":
+            inner = self.type_from_node(P.named_children(tnode)[0] if P.named_children(tnode) else None, file)
+            return "*" + inner if inner else None
+        if t == "type_identifier":
+            name = P.text(tnode)
+            if name in BUILTIN_TYPES:
+                return name
+            if name in self.pkg.types:
+                return "." + name
+            return None
+        if t == "qualified_type":
+            pkgname = P.text(tnode.child_by_field_name("package"))
+            ipath = file.imports.get(pkgname)
+            if ipath is None:
+                return None
+            return f"{ipath}.{P.text(tnode.child_by_field_name('name'))}"
+        if t == "generic_type":
+            return self.type_from_node(tnode.child_by_field_name("type"), file)
+        if t == "parenthesized_type":
+            kids = P.named_children(tnode)
+            return self.type_from_node(kids[0], file) if kids else None
+        if t == "slice_type":
+            inner = self.type_from_node(tnode.child_by_field_name("element"), file)
+            return "[]" + inner if inner else None
+        if t == "function_type":
+            return "func"
+        return None
+
+    def binding_type(self, b: Binding) -> str | None:
+        key = (b.kind, b.node.id if b.node is not None else None, b.index, b.name)
+        if key in self._btype:
+            return self._btype[key]
+        self._btype[key] = None  # cycle guard
+        res = self._binding_type(b)
+        self._btype[key] = res
+        return res
+
+    def _binding_type(self, b: Binding) -> str | None:
+        n, f = b.node, b.file
+        if n is None or f is None:
+            return None
+        if b.kind == "param":
+            return self.type_from_node(n.child_by_field_name("type"), f)
+        if n.type in ("var_spec", "const_spec"):
+            tn = n.child_by_field_name("type")
+            if tn is not None:
+                return self.type_from_node(tn, f)
+            values = P.named_children(n.child_by_field_name("value"))
+            return self._nth_value_type(values, b.index, f)
+        if n.type == "short_var_declaration":
+            values = P.named_children(n.child_by_field_name("right"))
+            return self._nth_value_type(values, b.index, f)
+        return None
+
+    def _nth_value_type(self, values: list[Node], i: int, f: GoFile) -> str | None:
+        if len(values) == 1 and i > 0 or (len(values) == 1 and values[0].type == "call_expression"):
+            res = self.call_results(values[0], f)
+            if res is not None and i < len(res):
+                return res[i]
+            return None
+        if i < len(values):
+            return self.type_of(values[i], f)
+        return None
+
+    def type_of(self, e: Node | None, f: GoFile) -> str | None:
+        if e is None:
+            return None
+        t = e.type
+        if t == "identifier":
+            b = self.resolve(e, f)
+            if b is None or b.kind in ("import", "type", "builtin", "func"):
+                return None
+            return self.binding_type(b)
+        if t == "parenthesized_expression":
+            kids = P.named_children(e)
+            return self.type_of(kids[0], f) if kids else None
+        if t == "unary_expression":
+            op = e.child_by_field_name("operator")
+            inner = self.type_of(e.child_by_field_name("operand"), f)
+            if op is not None and P.text(op) == "&" and inner:
+                return "*" + inner
+            return None
+        if t == "composite_literal":
+            return self.type_from_node(e.child_by_field_name("type"), f)
+        if t == "call_expression":
+            res = self.call_results(e, f)
+            return res[0] if res else None
+        if t == "selector_expression":
+            return self.selector_type(e, f)
+        return None
+
+    def selector_type(self, e: Node, f: GoFile) -> str | None:
+        operand = e.child_by_field_name("operand")
+        fieldname = P.text(e.child_by_field_name("field"))
+        if operand is not None and operand.type == "identifier":
+            b = self.resolve(operand, f)
+            if b is not None and b.kind == "import":
+                return self.api.var_type(b.import_path, fieldname)
+        base = self.type_of(operand, f)
+        return self.field_type(base, fieldname)
+
+    def field_type(self, base: str | None, fieldname: str) -> str | None:
+        if base is None:
+            return None
+        bare = strip_ptr(base)
+        if bare.startswith("."):
+            spec = self.pkg.types.get(bare[1:])
+            if spec is None:
+                return None
+            st = spec.child_by_field_name("type")
+            if st is None or st.type != "struct_type":
+                return None
+            sf = self.pkg.file_for(spec)
+            for fd in P.descendants(st):
+                if fd.type != "field_declaration":
+                    continue
+                for n in fd.children_by_field_name("name"):
+                    if P.text(n) == fieldname:
+                        return self.type_from_node(fd.child_by_field_name("type"), sf)
+            return None
+        return self.api.field_type(bare, fieldname)
+
+    def callee(self, call: Node, f: GoFile) -> tuple[str, str | None, str] | None:
+        """Identify a call's target as (kind, qualifier, name).
+
+        kind "func": qualifier is the import path ("" for this package);
+        kind "method": qualifier is the receiver type (canonical, may be None if unknown);
+        kind "builtin": a predeclared function.
+        """
+        fn = call.child_by_field_name("function")
+        if fn is None:
+            return None
+        if fn.type == "identifier":
+            b = self.resolve(fn, f)
+            if b is None:
+                return None
+            if b.kind == "func":
+                return ("func", "", P.text(fn))
+            if b.kind == "builtin":
+                return ("builtin", None, P.text(fn))
+            return ("value", None, P.text(fn))
+        if fn.type == "selector_expression":
+            operand = fn.child_by_field_name("operand")
+            name = P.text(fn.child_by_field_name("field"))
+            if operand is not None and operand.type == "identifier":
+                b = self.resolve(operand, f)
+                if b is not None and b.kind == "import":
+                    return ("func", b.import_path, name)
+                if b is None:
+                    return ("method", None, name)
+            return ("method", self.type_of(operand, f), name)
+        return None
+
+    def call_results(self, call: Node, f: GoFile) -> list[str] | None:
+        c = self.callee(call, f)
+        if c is None:
+            return None
+        kind, qual, name = c
+        if kind == "builtin":
+            if name == "new":
+                args = P.named_children(call.child_by_field_name("arguments"))
+                inner = self.type_from_node(args[0], f) if args else None
+                return ["*" + inner] if inner else None
+            return None
+        if kind == "func":
+            if qual == "":
+                decl = self.pkg.funcs.get(name)
+                return self._decl_results(decl) if decl is not None else None
+            return self.api.func_results(qual, name)
+        if kind == "method":
+            if qual is None:
+                return None
+            bare = strip_ptr(qual)
+            if bare.startswith("."):
+                decl = self.pkg.methods.get((bare[1:], name))
+                return self._decl_results(decl) if decl is not None else None
+            return self.api.method_results(qual, name)
+        return None
+
+    def _decl_results(self, decl: Node) -> list[str] | None:
+        f = self.pkg.file_for(decl)
+        res = decl.child_by_field_name("result")
+        if res is None:
+            return []
+        if res.type != "parameter_list":
+            t = self.type_from_node(res, f)
+            return [t] if t else None
+        out: list[str | None] = []
+        for d in res.named_children:
+            if d.type != "parameter_declaration":
+                continue
+            t = self.type_from_node(d.child_by_field_name("type"), f)
+            names = d.children_by_field_name("name")
+            out.extend([t] * max(1, len(names)))
+        return out  # may contain None for unknown positions
+
+    def callee_name(self, call: Node, f: GoFile) -> str | None:
+        """`net/http.Get`, `database/sql.DB.Query` (receiver pointers dropped), `.helper`."""
+        c = self.callee(call, f)
+        if c is None:
+            return None
+        kind, qual, name = c
+        if kind == "func":
+            return f"{qual}.{name}"
+        if kind == "method" and qual:
+            return f"{strip_ptr(qual)}.{name}"
+        if kind == "builtin":
+            return name
+        return None
+
+
+def method_decl_receiver(decl: Node) -> str | None:
+    return receiver_type_name(decl.child_by_field_name("receiver"))

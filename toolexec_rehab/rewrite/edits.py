@@ -1,0 +1,44 @@
+"""Byte-range edits: data until the last step, merged and checked before applying."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+    @property
+    def line_preserving(self) -> bool:
+        return "\n" not in self.text and "\r" not in self.text
+
+
+class EditConflict(Exception):
+    pass
+
+
+def merge(edits: list[Edit]) -> list[Edit]:
+    """Sort, drop exact duplicates, and refuse overlapping edits."""
+    out: list[Edit] = []
+    for e in sorted(set(edits)):
+        if out and e.start < out[-1].end:
+            raise EditConflict(f"edits overlap at bytes {out[-1].start}-{out[-1].end} and {e.start}-{e.end}")
+        if out and e.start == out[-1].start == out[-1].end == e.end:
+            # two insertions at one point: keep both, in a stable order
+            pass
+        out.append(e)
+    return out
+
+
+def apply(src: bytes, edits: list[Edit]) -> bytes:
+    parts = []
+    pos = 0
+    for e in merge(edits):
+        parts.append(src[pos:e.start])
+        parts.append(e.text.encode("utf-8"))
+        pos = e.end
+    parts.append(src[pos:])
+    return b"".join(parts)

@@ -1,0 +1,199 @@
+"""Run rules over a package: query in C, filter candidates with conditions, build findings and fixes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..golang import parse as P
+from ..golang.package import GoFile, Package, enclosing_function, function_name
+from ..golang.stdapi import StdAPI
+from ..golang.types import Resolver
+from ..rewrite import edits as E
+from ..rewrite.render import render, render_string
+from .loader import LoadedRule
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    file: GoFile
+    node: Node
+    message: str
+    node_id: str = ""
+    fix: list[E.Edit] | None = None
+    why_no_fix: str | None = None
+    evidence: dict = field(default_factory=dict)
+    func: str = ""
+    code: str = ""
+
+    @property
+    def line(self) -> int:
+        return self.file.orig_line(self.node)
+
+    @property
+    def column(self) -> int:
+        return self.node.start_point[1] + 1
+
+    @property
+    def end_line(self) -> int:
+        return self.file.orig_line(self.node.end_point[0])
+
+    @property
+    def end_column(self) -> int:
+        return self.node.end_point[1] + 1
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.fix)
+
+    def to_json(self, display_path: str) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "file": display_path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "message": self.message,
+            "node_id": self.node_id,
+            "fixable": self.fixable,
+            "why_no_fix": self.why_no_fix,
+            "function": self.func,
+            "evidence": self.evidence,
+        }
+
+
+def node_id(id_path: str, func: str, rule: str, code: str, occurrence: int) -> str:
+    """ast-node-<16 hex>: from what the finding is, never from byte offsets."""
+    key = "\x00".join((id_path, func, rule, code, str(occurrence)))
+    return "ast-node-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+class Engine:
+    def __init__(self, rules: list[LoadedRule], api: StdAPI, fix_mode: bool = True):
+        self.rules = rules
+        self.api = api
+        self.fix_mode = fix_mode
+
+    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
+        """Findings for the package's files (or only those whose path is in `only`)."""
+        rv = Resolver(pkg, self.api)
+        findings: list[Finding] = []
+        for f in pkg.files:
+            if only is not None and f.path not in only:
+                continue
+            if f.has_error or P.is_generated(f.src):
+                continue
+            findings.extend(self._analyze_file(f, rv))
+        return findings
+
+    def _analyze_file(self, f: GoFile, rv: Resolver) -> list[Finding]:
+        out: list[Finding] = []
+        for lr in self.rules:
+            rule = lr.rule
+            pre = rule.match.prefilter
+            if pre and not any(p.encode() in f.src for p in pre):
+                continue
+            q = P.query(rule.match.query)
+            seen: set[int] = set()
+            for _, caps in P.matches(q, f.root):
+                nodes = caps.get(rule.match.capture)
+                if not nodes:
+                    continue
+                node = nodes[0]
+                if node.id in seen:
+                    continue
+                seen.add(node.id)
+                ctx = {"resolver": rv, "file": f, "node": node, "captures": caps, "rule": rule}
+                if not all(fn(ctx, params) for _, params, fn in lr.conditions):
+                    continue
+                out.append(self._finding(lr, f, node, ctx))
+        out.sort(key=lambda x: (x.node.start_byte, x.rule))
+        counts: dict[tuple, int] = {}
+        idp = f.id_path()
+        for fd in out:
+            key = (fd.func, fd.rule, fd.code)
+            n = counts.get(key, 0)
+            counts[key] = n + 1
+            fd.node_id = node_id(idp, fd.func, fd.rule, fd.code, n)
+        return out
+
+    def _finding(self, lr: LoadedRule, f: GoFile, node: Node, ctx: dict) -> Finding:
+        rule = lr.rule
+        flow = ctx.get("flow")
+        mctx = {k: ctx.get(k) for k in ("var", "handle", "err", "callee", "callee_text", "type")}
+        mctx["leak_lines"] = ctx.get("leak_lines") or []
+        message = render_string(rule.message, mctx)
+        fd = Finding(
+            rule=rule.id,
+            severity=rule.severity,
+            file=f,
+            node=node,
+            message=message,
+            func=function_name(enclosing_function(node)),
+            code=P.normalize_code(node),
+            why_no_fix=ctx.get("why_no_fix"),
+        )
+        fd.evidence = {
+            "callee": ctx.get("callee"),
+            "leak_lines": mctx["leak_lines"],
+            "transfer_lines": [f.orig_line(n) for n in flow.transfers] if flow else [],
+            "error_check_line": f.orig_line(flow.errcheck) if flow and flow.errcheck is not None else None,
+        }
+        if rule.fix is None or rule.mode != "fix" or not ctx.get("fixable"):
+            if rule.fix is None or rule.mode != "fix":
+                fd.why_no_fix = fd.why_no_fix or ("report-only rule" if rule.fix else "no fix defined")
+            return fd
+        stmt = ctx["stmt"]
+        if flow.errcheck is not None and flow.errcheck_immediate and flow.errcheck_terminates and \
+                not flow.errcheck_negated and \
+                flow.errcheck.child_by_field_name("alternative") is None:
+            at, guarded = flow.errcheck.end_byte, False
+        else:
+            at, guarded = stmt.end_byte, True
+        text = render(lr.template_dirs, rule.fix.template, {**mctx, "guarded": guarded})
+        edit = E.Edit(at, at, text)
+        if not text or not edit.line_preserving:
+            fd.why_no_fix = "template output is not a single line"
+            return fd
+        fd.fix = [edit]
+        return fd
+
+
+@dataclass
+class FileResult:
+    file: GoFile
+    findings: list[Finding]
+    new_src: bytes | None  # None: nothing applied
+    rejected: list[tuple[Finding, str]] = field(default_factory=list)
+
+
+def apply_fixes(f: GoFile, findings: list[Finding]) -> FileResult:
+    """Apply the file's fixes; drop any that conflict; re-parse to validate the result."""
+    applied: list[Finding] = []
+    edits: list[E.Edit] = []
+    rejected = []
+    for fd in findings:
+        if not fd.fix:
+            continue
+        try:
+            E.merge(edits + fd.fix)
+        except E.EditConflict as e:
+            rejected.append((fd, str(e)))
+            continue
+        edits.extend(fd.fix)
+        applied.append(fd)
+    if not edits:
+        return FileResult(f, findings, None, rejected)
+    new = E.apply(f.src, edits)
+    if new.count(b"\n") != f.src.count(b"\n"):
+        return FileResult(f, findings, None, rejected + [(fd, "fix changed line count") for fd in applied])
+    tree = P.parse(new)
+    if tree.root_node.has_error:
+        return FileResult(f, findings, None, rejected + [(fd, "fixed file does not parse") for fd in applied])
+    return FileResult(f, findings, new, rejected)

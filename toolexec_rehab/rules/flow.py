@@ -1,0 +1,524 @@
+"""Path analysis for acquired resources: is the handle closed on every path?
+
+The walk is an abstract interpretation over tree-sitter statements with one bit
+of state ("closed or handed off"). It starts right after the acquiring statement
+and continues through the enclosing blocks up to the function body, so a value
+acquired in both branches of an `if` is followed past the `if`.
+
+Ownership transfers (return, store in a field/global/map/slice/composite,
+channel send, goroutine or closure capture, a call that may take ownership) end
+the function's responsibility on that path; they are recorded, because a fix
+that closes unconditionally would be wrong when the value escapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..golang import parse as P
+from ..golang.package import GoFile
+from ..golang.types import Resolver
+
+NORET = None  # the statement does not fall through
+
+FUNC_NODES = ("function_declaration", "method_declaration", "func_literal")
+LOOP_NODES = ("for_statement",)
+CASE_NODES = ("expression_case", "default_case", "type_case", "communication_case")
+SWITCH_NODES = ("expression_switch_statement", "type_switch_statement", "select_statement")
+
+# Calls after which the process or goroutine does not go on: a leak there is moot.
+EXIT_CALLS = {
+    "os.Exit", "log.Fatal", "log.Fatalf", "log.Fatalln", "log.Panic", "log.Panicf", "log.Panicln",
+    "runtime.Goexit", "panic", "log.Logger.Fatal", "log.Logger.Fatalf", "log.Logger.Fatalln",
+    "testing.T.Fatal", "testing.T.Fatalf", "testing.T.FailNow", "testing.T.SkipNow",
+    "testing.T.Skip", "testing.T.Skipf", "testing.B.Fatal", "testing.B.Fatalf",
+    "testing.TB.Fatal", "testing.TB.Fatalf",
+}
+
+# Standard library functions that read or wrap their argument but never close it
+# nor keep it past the call's useful life in a way that takes ownership.
+NON_OWNING_PREFIXES = ("fmt.", "log.", "errors.", "strings.", "strconv.", "bytes.", "sort.", "slices.")
+NON_OWNING = {
+    "io.ReadAll", "io.Copy", "io.CopyN", "io.CopyBuffer", "io.ReadFull", "io.ReadAtLeast",
+    "io.LimitReader", "io.TeeReader", "io.MultiReader", "io.NewSectionReader", "io.WriteString",
+    "io/ioutil.ReadAll", "encoding/json.NewDecoder", "encoding/xml.NewDecoder",
+    "encoding/csv.NewReader", "encoding/gob.NewDecoder", "bufio.NewReader",
+    "bufio.NewReaderSize", "bufio.NewScanner", "bufio.NewWriter", "bufio.NewWriterSize",
+    "compress/gzip.NewReader", "encoding/json.NewEncoder", "encoding/csv.NewWriter",
+    "net/http.MaxBytesReader", "mime/multipart.NewReader", "html/template.Template.Execute",
+    "text/template.Template.Execute", "len", "cap", "print", "println",
+}
+
+
+@dataclass
+class Resource:
+    var: str  # the variable bound by the acquisition: rows, resp, f
+    handle: str  # what must be closed: rows, resp.Body, f
+    err: str | None  # the error variable bound alongside, if any
+    stmt: Node  # the acquiring statement
+    func: Node  # the enclosing function (declaration or literal)
+
+
+@dataclass
+class FlowResult:
+    leaks: list[Node] = field(default_factory=list)  # returns / ends that leave it open
+    transfers: list[Node] = field(default_factory=list)  # where ownership moved
+    errcheck: Node | None = None
+    errcheck_negated: bool = False  # `if err == nil { ... }`
+    errcheck_terminates: bool = False
+    errcheck_immediate: bool = False
+    in_loop: bool = False
+
+
+class Flow:
+    def __init__(self, res: Resource, resolver: Resolver, file: GoFile):
+        self.r = res
+        self.rv = resolver
+        self.f = file
+        self.out = FlowResult()
+        self._helper_cache: dict[tuple[str, int], str] = {}
+
+    # ------------------------------------------------------------ matching
+    def _is_handle(self, n: Node) -> bool:
+        if self.r.handle == self.r.var:
+            return n.type == "identifier" and P.text(n) == self.r.var
+        return n.type == "selector_expression" and P.normalize_code(n) == self.r.handle
+
+    def _is_value_use(self, n: Node) -> bool:
+        """n is the handle (or, for a field handle, the whole variable) used as a value."""
+        if n.type == "identifier" and P.text(n) == self.r.var:
+            p = n.parent
+            if p is not None and p.type == "selector_expression" and p.child_by_field_name("operand") == n:
+                if self.r.handle == self.r.var:
+                    return False  # rows.Next(): a method of the handle
+                return False  # resp.Body / resp.StatusCode: judged at the selector
+            if p is not None and p.type in ("expression_list",) and p.parent is not None and \
+                    p.parent.type in ("assignment_statement", "short_var_declaration") and \
+                    p.parent.child_by_field_name("left") == p:
+                return False  # reassignment target
+            return True
+        if self.r.handle != self.r.var and self._is_handle(n):
+            p = n.parent
+            if p is not None and p.type == "selector_expression" and p.child_by_field_name("operand") == n:
+                return False  # resp.Body.Close / resp.Body.Read
+            return True
+        return False
+
+    def _uses(self, node: Node, into_literals: bool = True):
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if self._is_value_use(n):
+                yield n
+                continue
+            if n.type == "func_literal" and not into_literals:
+                continue
+            stack.extend(n.children)
+
+    def _close_calls(self, node: Node, into_literals: bool = False):
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.type == "func_literal" and not into_literals and n != node:
+                continue
+            if n.type == "call_expression":
+                fn = n.child_by_field_name("function")
+                if fn is not None and fn.type == "selector_expression" and \
+                        P.text(fn.child_by_field_name("field")) == "Close":
+                    operand = fn.child_by_field_name("operand")
+                    if operand is not None and self._is_handle(operand):
+                        yield n
+            stack.extend(n.children)
+
+    def _closes(self, node: Node) -> bool:
+        return next(self._close_calls(node), None) is not None
+
+    def _callee(self, call: Node) -> str | None:
+        return self.rv.callee_name(call, self.f)
+
+    def _is_exit(self, stmt: Node) -> bool:
+        if stmt.type != "expression_statement":
+            return False
+        kids = P.named_children(stmt)
+        if not kids or kids[0].type != "call_expression":
+            return False
+        name = self._callee(kids[0])
+        if name is None:
+            fn = kids[0].child_by_field_name("function")
+            # t.Fatal(...) on an unknown t is still a test helper that stops the goroutine
+            if fn is not None and fn.type == "selector_expression":
+                fld = P.text(fn.child_by_field_name("field"))
+                return fld in ("Fatal", "Fatalf", "FailNow", "Exit")
+            return False
+        return name in EXIT_CALLS
+
+    # ------------------------------------------------------------ helpers of this package
+    def _helper_effect(self, callee: str, argpos: int, whole_var: bool = False) -> str:
+        """'close' if the same-package function closes that parameter, 'none' if it only uses it,
+        'transfer' if it may keep it."""
+        key = (callee, argpos, whole_var)
+        if key in self._helper_cache:
+            return self._helper_cache[key]
+        self._helper_cache[key] = "transfer"
+        decl = None
+        pkg = self.rv.pkg
+        if callee.startswith(".") and "." not in callee[1:]:
+            decl = pkg.funcs.get(callee[1:])
+        elif callee.startswith("."):
+            tname, mname = callee[1:].rsplit(".", 1)
+            decl = pkg.methods.get((tname, mname))
+        if decl is None:
+            return "transfer"
+        params = decl.child_by_field_name("parameters")
+        names: list[str] = []
+        for d in P.named_children(params):
+            ns = d.children_by_field_name("name")
+            names.extend(P.text(n) for n in ns) if ns else names.append("_")
+        if argpos >= len(names) or names[argpos] in ("_",):
+            eff = "none"
+        else:
+            pname = names[argpos]
+            body = decl.child_by_field_name("body")
+            handle = self.r.handle.replace(self.r.var, pname, 1) if whole_var else pname
+            sub = Resource(pname, handle, None, body, decl)
+            inner = Flow(sub, self.rv, self.rv.pkg.file_for(decl))
+            self._helper_cache[key] = "transfer"  # recursion guard
+            if body is not None and inner._closes_or_defers(body):
+                eff = "close"
+            elif body is not None and any(inner._classify_use(u) != "none" for u in inner._uses(body)):
+                eff = "transfer"
+            else:
+                eff = "none"
+        self._helper_cache[key] = eff
+        return eff
+
+    def _closes_or_defers(self, body: Node) -> bool:
+        return next(self._close_calls(body, into_literals=True), None) is not None
+
+    # ------------------------------------------------------------ use classification
+    def _classify_use(self, use: Node) -> str:
+        """What a value use of the handle does to ownership: none | close | transfer."""
+        child, p = use, use.parent
+        while p is not None:
+            t = p.type
+            if t == "argument_list":
+                call = p.parent
+                args = P.named_children(p)
+                pos = next((i for i, a in enumerate(args) if a == child), 0)
+                fn = call.child_by_field_name("function")
+                if fn is not None and fn.type == "func_literal":
+                    return "transfer"  # captured by an immediately-invoked literal (go/defer handled elsewhere)
+                name = self._callee(call)
+                if name is None:
+                    return "transfer"
+                if name == "append":
+                    child, p = call, call.parent
+                    continue
+                if name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES):
+                    return "none"
+                if name.startswith("."):
+                    return self._helper_effect(name, pos, whole_var=not self._is_handle(child))
+                return "transfer"
+            if t == "binary_expression":
+                return "none"  # rows != nil, f == other: a comparison keeps nothing
+            if t in ("return_statement", "send_statement", "composite_literal", "literal_value",
+                     "keyed_element", "literal_element", "func_literal"):
+                if t == "send_statement" and p.child_by_field_name("channel") == child:
+                    return "none"
+                return "transfer"
+            if t in ("assignment_statement", "short_var_declaration"):
+                right = p.child_by_field_name("right")
+                if right is None or child != right:
+                    return "none"
+                rvals = P.named_children(right)
+                lvals = P.named_children(p.child_by_field_name("left"))
+                idx = next((i for i, a in enumerate(rvals) if a == use or _contains(a, use)), -1)
+                if 0 <= idx < len(lvals) and P.text(lvals[idx]) == "_":
+                    return "none"
+                return "transfer"  # stored in a field, global, map, slice or another variable
+            if t in ("expression_statement", "if_statement", "for_statement", "expression_switch_statement",
+                     "go_statement", "defer_statement", "inc_statement", "dec_statement", "block",
+                     "var_declaration", "var_spec"):
+                if t == "var_declaration" or t == "var_spec":
+                    return "transfer"
+                return "none"
+            child, p = p, p.parent
+        return "none"
+
+    def _effect(self, stmt: Node) -> bool:
+        """True when a simple statement closes or hands off the handle."""
+        if self._closes(stmt):
+            return True
+        hit = False
+        for u in self._uses(stmt):
+            eff = self._classify_use(u)
+            if eff == "close":
+                return True
+            if eff == "transfer":
+                self.out.transfers.append(u)
+                hit = True
+        return hit
+
+    def _defer_closes(self, stmt: Node) -> bool:
+        call = next((c for c in stmt.named_children if c.type == "call_expression"), None)
+        if call is None:
+            return False
+        if self._closes(call):
+            fn = call.child_by_field_name("function")
+            if fn is not None and fn.type != "func_literal":
+                return True
+        fn = call.child_by_field_name("function")
+        args = P.named_children(call.child_by_field_name("arguments"))
+        if fn is not None and fn.type == "func_literal":
+            body = fn.child_by_field_name("body")
+            if body is not None and self._closes_or_defers(body):
+                return True
+            # defer func(b io.ReadCloser) { b.Close() }(resp.Body)
+            params = [n for d in P.named_children(fn.child_by_field_name("parameters"))
+                      for n in d.children_by_field_name("name")]
+            for i, a in enumerate(args):
+                if i < len(params) and (self._is_handle(a) or P.text(a) == self.r.var):
+                    pname = P.text(params[i])
+                    sub = Flow(Resource(pname, pname if self._is_handle(a) else self.r.handle.replace(
+                        self.r.var, pname, 1), None, body, fn), self.rv, self.f)
+                    if body is not None and sub._closes_or_defers(body):
+                        return True
+            return False
+        for i, a in enumerate(args):
+            if self._is_handle(a) or (P.text(a) == self.r.var):
+                name = self._callee(call)
+                if name and name.startswith("."):
+                    if self._helper_effect(name, i, whole_var=not self._is_handle(a)) == "close":
+                        return True
+                elif name is None or not (name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES)):
+                    self.out.transfers.append(a)
+                    return True
+        return False
+
+    # ------------------------------------------------------------ the walk
+    def _merge(self, states):
+        vals = [s for s in states if s is not NORET]
+        if not vals:
+            return NORET
+        return all(vals)
+
+    def _walk_list(self, stmts, closed):
+        for s in stmts:
+            closed = self._walk(s, closed)
+            if closed is NORET or closed is True:
+                return closed
+        return closed
+
+    def _terminates(self, block: Node | None) -> bool:
+        stmts = P.statements(block)
+        if not stmts:
+            return False
+        last = stmts[-1]
+        return last.type in ("return_statement", "break_statement", "continue_statement",
+                             "goto_statement") or self._is_exit(last)
+
+    def _walk(self, s: Node, closed):
+        if closed:
+            return True
+        t = s.type
+        if t == "return_statement":
+            if self._effect(s):
+                return NORET
+            self.out.leaks.append(s)
+            return NORET
+        if t == "defer_statement":
+            if self._defer_closes(s):
+                return True
+            return self._effect_excluding_literals(s)
+        if t == "go_statement":
+            if any(True for _ in self._uses(s)) or self._closes_or_defers(s) or self._mentions_var(s):
+                self.out.transfers.append(s)
+                return True
+            return False
+        if self._is_exit(s):
+            return NORET
+        if t == "if_statement":
+            init = s.child_by_field_name("initializer")
+            if init is not None and self._effect(init):
+                return True
+            cond = s.child_by_field_name("condition")
+            if cond is not None and self._effect(cond):
+                return True
+            cons = s.child_by_field_name("consequence")
+            alt = s.child_by_field_name("alternative")
+            if s == self.out.errcheck:
+                failing, succeeding = (alt, cons) if self.out.errcheck_negated else (cons, alt)
+                fail_state = NORET if self._terminates(failing) else True
+                if succeeding is None:
+                    ok_state = False
+                else:
+                    ok_state = self._walk(succeeding, False)
+                if self.out.errcheck_negated and alt is None:
+                    fail_state = True  # implicit else: the resource is nil there
+                return self._merge([fail_state, ok_state])
+            then_state = self._walk(cons, False) if cons is not None else False
+            else_state = self._walk(alt, False) if alt is not None else False
+            return self._merge([then_state, else_state])
+        if t == "block":
+            return self._walk_list(P.statements(s), False)
+        if t == "labeled_statement":
+            inner = [c for c in s.named_children if c.type != "label_name"]
+            return self._walk(inner[0], False) if inner else False
+        if t == "for_statement":
+            for c in s.named_children:
+                if c.type in ("for_clause", "range_clause") and self._effect(c):
+                    return True
+            body = s.child_by_field_name("body")
+            self._walk(body, False)
+            has_header = any(c.type in ("for_clause", "range_clause") or c != body for c in s.named_children
+                             if c != body)
+            if not has_header and not _has_break(body):
+                return NORET
+            return False
+        if t in SWITCH_NODES:
+            for c in s.named_children:
+                if c.type not in CASE_NODES and c.type != "comment" and self._effect_excluding_literals(c):
+                    return True
+            states = []
+            has_default = False
+            for c in s.named_children:
+                if c.type in CASE_NODES:
+                    if c.type == "default_case":
+                        has_default = True
+                    comm = c.child_by_field_name("communication")
+                    if comm is not None and self._effect(comm):
+                        states.append(True)
+                        continue
+                    states.append(self._walk_list(P.statements(c), False))
+            if not has_default and t != "select_statement":
+                states.append(False)
+            return self._merge(states)
+        if t in ("break_statement", "continue_statement"):
+            if self.out.in_loop and self._exits_acq_loop(s):
+                self.out.leaks.append(s)
+            return NORET
+        if t in ("goto_statement", "fallthrough_statement"):
+            return NORET
+        return self._effect(s)
+
+    def _effect_excluding_literals(self, node: Node) -> bool:
+        if self._closes(node):
+            return True
+        hit = False
+        for u in self._uses(node):
+            eff = self._classify_use(u)
+            if eff == "close":
+                return True
+            if eff == "transfer":
+                self.out.transfers.append(u)
+                hit = True
+        return hit
+
+    def _mentions_var(self, node: Node) -> bool:
+        return any(n.type == "identifier" and P.text(n) == self.r.var for n in P.descendants(node))
+
+    def _exits_acq_loop(self, s: Node) -> bool:
+        """A break/continue that leaves the innermost loop around the acquisition."""
+        acq_loop = next((a for a in P.ancestors(self.r.stmt) if a.type in LOOP_NODES or a.type in FUNC_NODES), None)
+        if acq_loop is None or acq_loop.type in FUNC_NODES:
+            return False
+        for a in P.ancestors(s):
+            if a.type in LOOP_NODES or a.type in FUNC_NODES:
+                return a == acq_loop
+            if a.type in SWITCH_NODES and s.type == "break_statement" and not P.named_children(s):
+                return False  # break inside a switch leaves the switch
+        return False
+
+    def _is_errcheck(self, s: Node) -> bool:
+        if self.r.err is None or s.type != "if_statement" or s.child_by_field_name("initializer") is not None:
+            return False
+        cond = s.child_by_field_name("condition")
+        if cond is None or cond.type != "binary_expression":
+            return False
+        op = P.text(cond.child_by_field_name("operator"))
+        left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+        sides = {P.text(left), P.text(right)}
+        if sides != {self.r.err, "nil"} or op not in ("!=", "=="):
+            return False
+        self.out.errcheck_negated = op == "=="
+        return True
+
+    def _find_errcheck(self, stmts: list[Node]) -> None:
+        """The first `if err != nil` before anything touches the value or the error."""
+        out = self.out
+        for i, s in enumerate(stmts):
+            if self._is_errcheck(s):
+                out.errcheck = s
+                out.errcheck_immediate = i == 0
+                failing = s.child_by_field_name("alternative" if out.errcheck_negated else "consequence")
+                out.errcheck_terminates = self._terminates(failing)
+                return
+            if s.type not in ("expression_statement", "assignment_statement", "short_var_declaration",
+                              "inc_statement", "dec_statement", "var_declaration"):
+                return
+            names = {P.text(n) for n in P.descendants(s) if n.type == "identifier"}
+            if self.r.var in names or (self.r.err and self.r.err in names):
+                return
+
+    def run(self) -> FlowResult:
+        out = self.out
+        out.in_loop = any(a.type in LOOP_NODES for a in _ancestors_until(self.r.stmt, self.r.func))
+        node = self.r.stmt
+        state = False
+        first = True
+        while True:
+            lst = node.parent
+            after = [c for c in lst.named_children if c.start_byte >= node.end_byte and c.type != "comment"]
+            if first and after:
+                first = False
+                self._find_errcheck(after)
+            state = self._walk_list(after, state)
+            if state is NORET or state is True:
+                break
+            holder = lst.parent  # block or case clause
+            owner = holder.parent if holder is not None else None
+            if holder is None or owner is None:
+                break
+            if owner.type in FUNC_NODES:
+                out.leaks.append(holder)  # falls off the end of the function
+                break
+            if owner.type in LOOP_NODES:
+                if out.in_loop:
+                    out.leaks.append(holder)  # next iteration overwrites it
+                break
+            # climb to the statement that holds this block and continue after it
+            up = holder if holder.type in CASE_NODES else owner
+            while up.parent is not None and up.parent.type != "statement_list":
+                if up.parent.type in FUNC_NODES or up.parent.type in LOOP_NODES:
+                    break
+                up = up.parent
+            if up.parent is None or up.parent.type != "statement_list":
+                break
+            node = up
+        return out
+
+
+def _contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _ancestors_until(node: Node, stop: Node):
+    for a in P.ancestors(node):
+        if a == stop:
+            return
+        yield a
+
+
+def _has_break(body: Node | None) -> bool:
+    if body is None:
+        return False
+    for n in P.descendants(body):
+        if n.type == "break_statement":
+            # a labeled break may leave the loop; an unlabeled one inside a nested
+            # loop/switch/select does not, but counting it keeps us conservative.
+            return True
+        if n.type == "return_statement":
+            continue
+    return False

@@ -1,0 +1,103 @@
+"""Load and validate rules: patterns/<id>.yaml plus templates/<template>."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..paths import builtin_dirs
+from .conditions import CONDITIONS
+from .schema import Rule, yaml_line_of
+
+
+class RuleError(Exception):
+    """A rule file is wrong; str() is `file:line: message`."""
+
+
+@dataclass
+class LoadedRule:
+    rule: Rule
+    path: str
+    template_dirs: tuple[str, ...]
+    conditions: list = field(default_factory=list)  # [(name, params, fn)]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+
+def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
+    from ..golang import parse as P
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise RuleError(f"{path}:{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise RuleError(f"{path}:1: a rule file must be a mapping")
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        line = yaml_line_of(text, loc) or 1
+        where = ".".join(str(x) for x in loc)
+        raise RuleError(f"{path}:{line}: {where}: {err['msg']}") from None
+    stem = Path(path).stem
+    if stem != rule.id:
+        raise RuleError(f"{path}:{yaml_line_of(text, ('id',)) or 1}: rule id {rule.id!r} must match the file name")
+    try:
+        P.query(rule.match.query)
+    except Exception as e:  # tree_sitter.QueryError
+        raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'query')) or 1}: bad tree-sitter query: {e}") from None
+    conds = []
+    for c in rule.match.conditions:
+        (name, params), = c.items()
+        if name not in CONDITIONS:
+            raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
+                            f"unknown condition {name!r} (known: {', '.join(sorted(CONDITIONS))})")
+        model, fn = CONDITIONS[name]
+        try:
+            conds.append((name, model.model_validate(params or {}), fn))
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
+                            f"condition {name}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
+    if rule.fix is not None:
+        from ..rewrite.render import environment
+
+        try:
+            environment(*template_dirs).get_template(rule.fix.template)
+        except Exception as e:
+            raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
+                            f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
+    return LoadedRule(rule=rule, path=path, template_dirs=template_dirs, conditions=conds)
+
+
+def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:
+    tdirs = (template_dir,) if template_dir else (str(Path(pattern_dir).parent / "templates"),)
+    if not os.path.isdir(pattern_dir):
+        raise RuleError(f"{pattern_dir}: no such rule directory")
+    out = []
+    for name in sorted(os.listdir(pattern_dir)):
+        if name.endswith((".yaml", ".yml")):
+            out.append(_load_one(os.path.join(pattern_dir, name), tdirs))
+    return out
+
+
+def load_rules(enabled: set[str] | None = None) -> list[LoadedRule]:
+    try:
+        p, t = builtin_dirs()
+    except FileNotFoundError as e:
+        raise RuleError(str(e)) from None
+    rules = load_dir(p, t)
+    if enabled is not None:
+        rules = [r for r in rules if r.id in enabled]
+    return rules

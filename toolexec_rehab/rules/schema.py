@@ -1,0 +1,76 @@
+"""The rule file format (patterns/<rule>.yaml), validated with pydantic."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RULE_ID_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Example(Strict):
+    name: str = ""
+    before: str
+    after: str | None = None  # None: the rule reports but does not fix this one
+
+
+class Match(Strict):
+    query: str = Field(description="tree-sitter query; the capture named by `capture` is the finding's node")
+    capture: str = "call"
+    prefilter: list[str] = Field(default_factory=list, description="byte strings; a file with none is skipped")
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("conditions")
+    @classmethod
+    def one_key_each(cls, v):
+        for c in v:
+            if len(c) != 1:
+                raise ValueError(f"each condition is a mapping with exactly one key, got {sorted(c)}")
+        return v
+
+
+class Fix(Strict):
+    template: str
+    placement: Literal["after-error-check"] = "after-error-check"
+
+
+class Rule(Strict):
+    id: str = Field(pattern=RULE_ID_RE)
+    summary: str
+    rationale: str
+    severity: Literal["error", "warning", "note"] = "warning"
+    mode: Literal["fix", "report"] = "fix"
+    changes_behavior: bool = False
+    message: str
+    match: Match
+    fix: Fix | None = None
+    examples: list[Example] = Field(default_factory=list)
+
+    @field_validator("message")
+    @classmethod
+    def no_newlines(cls, v):
+        if "\n" in v.strip():
+            raise ValueError("message must be one line")
+        return v.strip()
+
+
+def yaml_line_of(text: str, loc: tuple) -> int | None:
+    """Best-effort line number (1-based) of a key path in a YAML document."""
+    line = None
+    start = 0
+    lines = text.splitlines()
+    for part in loc:
+        if not isinstance(part, str):
+            continue
+        pat = re.compile(r"^\s*-?\s*" + re.escape(part) + r"\s*:")
+        for i in range(start, len(lines)):
+            if pat.match(lines[i]):
+                line, start = i + 1, i + 1
+                break
+    return line

@@ -1,0 +1,42 @@
+"""Console entry point.
+
+This module decides, from argv alone, whether it runs as a -toolexec wrapper
+or as the command-line tool. Every package of every build passes through the
+passthrough branch, so it imports nothing beyond ``os`` and ``sys`` before the
+decision and hands non-compile tools straight to ``os.execv``.
+"""
+
+import os
+import sys
+
+
+def _tool_name(path):
+    base = path.rsplit("/", 1)[-1]
+    if base.endswith(".exe"):
+        base = base[:-4]
+    return base
+
+
+def _is_tool_path(arg):
+    # cmd/go passes the absolute path of a tool under $GOROOT/pkg/tool/GOOS_GOARCH
+    # (or a -vettool). Our own subcommands are bare words.
+    # A vet.cfg path (go vet -vettool) is absolute too, but not executable.
+    return os.path.isabs(arg) and os.access(arg, os.X_OK) and not os.path.isdir(arg)
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    if len(argv) > 1 and _is_tool_path(argv[1]):
+        tool = argv[1]
+        if _tool_name(tool) != "compile":
+            os.execv(tool, argv[1:])
+        from toolexec_rehab.toolexec.wrap import run_compile
+
+        return run_compile(argv[1:])
+    from toolexec_rehab.cli import main as cli_main
+
+    return cli_main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

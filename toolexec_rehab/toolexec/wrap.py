@@ -1,0 +1,264 @@
+"""The -toolexec side: `compile -V=full` and compile interception.
+
+Fail open: whatever goes wrong here, the original compile runs. The compiler's
+output is passed through untouched and we print nothing on success, because
+cmd/go caches and replays a compile's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+from .. import __version__
+from .compileargs import CompileArgs
+
+CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_VERBOSE")
+
+
+def _verbose() -> bool:
+    return os.environ.get("REHAB_VERBOSE", "") not in ("", "0", "false", "no")
+
+
+def config_digest() -> str:
+    """Changes whenever our version, the active rules or the configuration change."""
+    from ..paths import rules_digest
+
+    h = hashlib.sha256()
+    h.update(f"toolexec-rehab {__version__}\0".encode())
+    h.update(rules_digest().encode())
+    for k in CONFIG_ENV:
+        h.update(f"{k}={os.environ.get(k, '')}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def version_full(argv: list[str]) -> int:
+    """Print the real tool's -V=full line with our suffix (the tool ID in cmd/go's cache key)."""
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sys.stderr.buffer.write(r.stderr)
+    out = r.stdout.decode("utf-8", "replace")
+    if r.returncode != 0 or not out.strip():
+        sys.stdout.write(out)
+        return r.returncode
+    line = out.rstrip("\n")
+    suffix = "rehab" + config_digest()
+    fields = line.split()
+    if len(fields) >= 3 and fields[2] == "devel" and fields[-1].startswith("buildID="):
+        # devel toolchains: cmd/go keys on the content ID, the part after the last '/'
+        fields[-1] = fields[-1] + "." + suffix
+        line = " ".join(fields)
+    else:
+        line = line + " " + suffix
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+# ------------------------------------------------------------------ scope
+
+def _under(path: str, root: str | None) -> bool:
+    return bool(root) and (path == root or path.startswith(root.rstrip(os.sep) + os.sep))
+
+
+def _modcache() -> str:
+    mc = os.environ.get("GOMODCACHE")
+    if mc:
+        return mc
+    gp = os.environ.get("GOPATH", "").split(os.pathsep)[0] or os.path.join(os.path.expanduser("~"), "go")
+    return os.path.join(gp, "pkg", "mod")
+
+
+def _first_line(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.readline(4096)
+    except OSError:
+        return b""
+
+
+def _origin(path: str, objdir: str | None) -> str | None:
+    """The user's file behind a compile input, or None for a purely generated one."""
+    if objdir and _under(path, objdir):
+        first = _first_line(path)
+        if first.startswith(b"//line "):
+            target = first[7:].strip().decode("utf-8", "replace")
+            fname = target.rsplit(":", 2)[0] if target.count(":") >= 2 else target.rsplit(":", 1)[0]
+            return fname if os.path.isabs(fname) else None
+        return None  # _testmain.go, covervars.go, cgo glue
+    return os.path.abspath(path)
+
+
+def _glob_match(importpath: str, patterns: str) -> bool:
+    import fnmatch
+
+    for pat in (p.strip() for p in patterns.split(",")):
+        if not pat:
+            continue
+        if pat.endswith("/..."):
+            base = pat[:-4]
+            if importpath == base or importpath.startswith(base + "/"):
+                return True
+        elif fnmatch.fnmatchcase(importpath, pat):
+            return True
+    return False
+
+
+def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
+    """(compile input, original file) pairs that are ours to analyze; [] means pass through."""
+    if os.environ.get("REHAB_FIX", "").lower() in ("off", "0", "false", "no"):
+        return []
+    importpath = os.environ.get("TOOLEXEC_IMPORTPATH") or ca.package_path or ""
+    importpath = importpath.split(" [", 1)[0]
+    scope = os.environ.get("REHAB_SCOPE", "user")
+    excl = os.environ.get("REHAB_EXCLUDE", "")
+    if excl and _glob_match(importpath, excl):
+        return []
+    incl = os.environ.get("REHAB_PACKAGES", "")
+    forced = bool(incl) and _glob_match(importpath, incl)
+    if incl and not forced:
+        return []
+    goroot = ca.goroot
+    modcache = _modcache()
+    objdir = ca.objdir
+    out = []
+    for f in ca.files:
+        origin = _origin(f, objdir)
+        if origin is None or os.path.basename(f) in ("_testmain.go", "_testmain.cover.go"):
+            continue
+        if not (forced or scope == "all"):
+            if _under(origin, goroot) or _under(origin, modcache) or f"{os.sep}vendor{os.sep}" in origin:
+                continue
+        out.append((f, origin))
+    return out
+
+
+# ------------------------------------------------------------------ interception
+
+def _log_rejection(importpath: str, detail: str) -> None:
+    try:
+        from ..paths import cache_dir
+
+        path = os.path.join(cache_dir(), "rejections.log")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {importpath}: {detail}\n")
+    except OSError:
+        pass
+    if _verbose():
+        print(f"REHAB: fallback {importpath}: {detail}", file=sys.stderr)
+
+
+def _write_private(path: str, data: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
+    """Analyze and rewrite; returns (new argv, patch log lines) or None when nothing changes."""
+    from ..analysis import Analyzer
+    from ..golang.package import Package, load_file
+    from ..golang import parse as P
+    from ..rules.engine import apply_fixes
+
+    files = []
+    for path, origin in chosen:
+        with open(path, "rb") as fh:
+            src = fh.read()
+        if P.is_generated(src):
+            continue
+        gf = load_file(path, src)
+        if gf.origin != origin:
+            gf.origin = origin
+        files.append(gf)
+    if not files:
+        return None
+    enabled = os.environ.get("REHAB_RULES")
+    from ..rules.loader import load_rules
+
+    rules = load_rules({r.strip() for r in enabled.split(",")} if enabled else None)
+    analyzer = Analyzer(ca.goroot, rules=rules)
+    groups: dict[str, list] = {}
+    for gf in files:
+        groups.setdefault(gf.pkgname, []).append(gf)
+    replaced: dict[str, str] = {}
+    log: list[str] = []
+    outdir = os.path.join(ca.objdir or ".", "rehab")
+    for fs in groups.values():
+        pkg = Package(fs)
+        findings = analyzer.analyze(pkg)
+        for gf in fs:
+            mine = [x for x in findings if x.file is gf and x.fix]
+            if not mine:
+                continue
+            res = apply_fixes(gf, mine)
+            if res.new_src is None:
+                continue
+            rejected = {id(fd) for fd, _ in res.rejected}
+            applied = [fd for fd in mine if id(fd) not in rejected]
+            header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
+            os.makedirs(outdir, mode=0o700, exist_ok=True)
+            dest = os.path.join(outdir, os.path.basename(gf.path))
+            n = 1
+            while dest in replaced.values():
+                n += 1
+                dest = os.path.join(outdir, f"{n}_{os.path.basename(gf.path)}")
+            _write_private(dest, header + res.new_src)
+            replaced[gf.path] = dest
+            for fd in applied:
+                log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
+    if not replaced:
+        return None
+    new_files = [replaced.get(f, f) for f in ca.files]
+    argv = ca.with_files(new_files)
+    if ca.response_file:
+        from .compileargs import write_response_file
+
+        rsp = os.path.join(outdir, "compile.rsp")
+        write_response_file(rsp, argv[1:])
+        argv = [ca.tool, "@" + rsp]
+    return argv, log
+
+
+def run_compile(argv: list[str]) -> int:
+    """argv[0] is the real compile tool."""
+    if "-V=full" in argv[1:]:
+        return version_full(argv)
+    importpath = os.environ.get("TOOLEXEC_IMPORTPATH", "?")
+    planned = None
+    try:
+        ca = CompileArgs.parse(argv)
+        chosen = select_files(ca)
+        if chosen:
+            planned = plan(ca, chosen)
+    except Exception as e:  # noqa: BLE001 - fail open, always
+        _log_rejection(importpath, f"internal error: {type(e).__name__}: {e}")
+        planned = None
+    if planned is None:
+        os.execv(argv[0], argv)
+    new_argv, log = planned
+    r = subprocess.run(new_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        _log_rejection(importpath, "compiler rejected the rewritten files: " + " | ".join(msg[:5]))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(argv[0], argv)
+    sys.stdout.buffer.write(r.stdout)
+    sys.stderr.buffer.write(r.stderr)
+    if _verbose():
+        for line in log:
+            print(line, file=sys.stderr)
+    return 0
