@@ -1,0 +1,58 @@
+"""The -toolexec entry point: passthrough, -V=full, argv model, fail-open."""
+
+import os
+import subprocess
+
+from helpers import BIN, compile_tool, go_env, rehab, tree_digest
+
+from toolexec_rehab.toolexec.compileargs import CompileArgs, write_response_file
+
+
+def _real(tool, *args):
+    return subprocess.run([tool, *args], capture_output=True, text=True).stdout
+
+
+def test_version_full_has_suffix_that_tracks_config():
+    tool = compile_tool()
+    real = _real(tool, "-V=full").strip()
+    a = rehab(tool, "-V=full").stdout.strip()
+    b = rehab(tool, "-V=full").stdout.strip()
+    c = rehab(tool, "-V=full", env={"REHAB_RULES": "rows-not-closed"}).stdout.strip()
+    assert a.startswith(real + " rehab") and a == b
+    assert c != a and c.startswith(real + " rehab")
+    assert len(a.split()) == len(real.split()) + 1  # cmd/go keys on the whole line
+
+
+def test_other_tools_pass_through_unchanged():
+    asm = os.path.join(os.path.dirname(compile_tool()), "asm")
+    r = rehab(asm, "-V=full")
+    assert r.returncode == 0 and r.stdout == _real(asm, "-V=full")
+
+
+def test_response_files_round_trip(tmp_path):
+    args = ["-o", "/w/b001/_pkg_.a", "-p", "main", "-trimpath", "/w/b001=>", "-D", "weird\nvalue", "/src/a.go", "/src/b.go"]
+    rsp = tmp_path / "args.rsp"
+    write_response_file(str(rsp), args)
+    ca = CompileArgs.parse(["/go/pkg/tool/linux_amd64/compile", "@" + str(rsp)])
+    assert ca.response_file and ca.files == ["/src/a.go", "/src/b.go"]
+    assert ca.flag_value("p") == "main" and ca.objdir == "/w/b001" and "weird\nvalue" in ca.flags
+    assert ca.goroot == "/go"
+
+
+def test_build_patches_and_never_touches_tree(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/t\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n'
+        '\tf, err := os.Open(os.Args[0])\n\tif err != nil {\n\t\treturn\n\t}\n'
+        '\tb := make([]byte, 4)\n\tf.Read(b)\n\tfmt.Println(b)\n'
+        '\tif len(os.Args) > 1 {\n\t\tpanic("boom") // line 17\n\t}\n}\n')
+    before = tree_digest(tmp_path)
+    env = go_env(GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1")
+    out = tmp_path.parent / (tmp_path.name + "-bin")
+    r = subprocess.run(["go", "build", "-o", str(out), "."], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"REHAB: patched file-not-closed defer@ast-node-" in r.stderr
+    assert " ./main.go:9\n" in r.stderr  # cmd/go shortens the package dir to ./
+    p = subprocess.run([str(out), "x"], capture_output=True, text=True)
+    assert f"{tmp_path}/main.go:17" in p.stderr, p.stderr
+    assert tree_digest(tmp_path) == before
