@@ -51,8 +51,13 @@ def test_build_patches_and_never_touches_tree(tmp_path):
     out = tmp_path.parent / (tmp_path.name + "-bin")
     r = subprocess.run(["go", "build", "-o", str(out), "."], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert f"REHAB: patched file-not-closed defer@ast-node-" in r.stderr
+    assert "REHAB: patched file-not-closed defer@ast-node-" in r.stderr
     assert " ./main.go:9\n" in r.stderr  # cmd/go shortens the package dir to ./
     p = subprocess.run([str(out), "x"], capture_output=True, text=True)
     assert f"{tmp_path}/main.go:17" in p.stderr, p.stderr
     assert tree_digest(tmp_path) == before
+    # the same node ID as `check` gives for that line
+    import json
+
+    (fd,) = json.loads(rehab("check", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert f"defer@{fd['node_id']} ./main.go:{fd['line']}" in r.stderr

@@ -2,9 +2,8 @@
 
 import os
 
-import pytest
-
 import analysistest
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "testdata", "src")

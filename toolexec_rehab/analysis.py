@@ -8,7 +8,8 @@ import subprocess
 from dataclasses import dataclass
 
 from .golang.package import GoFile, Package, load_file
-from .golang.stdapi import StdAPI, load as load_api
+from .golang.stdapi import StdAPI
+from .golang.stdapi import load as load_api
 from .rules.engine import Engine, Finding
 from .rules.loader import load_rules
 

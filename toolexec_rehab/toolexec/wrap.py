@@ -169,8 +169,8 @@ def _write_private(path: str, data: bytes) -> None:
 def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     """Analyze and rewrite; returns (new argv, patch log lines) or None when nothing changes."""
     from ..analysis import Analyzer
-    from ..golang.package import Package, load_file
     from ..golang import parse as P
+    from ..golang.package import Package, load_file
     from ..rules.engine import apply_fixes
 
     files = []
