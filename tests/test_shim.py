@@ -8,6 +8,10 @@ from helpers import BIN, compile_tool, go_env, rehab, tree_digest
 from toolexec_rehab.toolexec.compileargs import CompileArgs, write_response_file
 
 
+def _gocache():
+    return subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def _real(tool, *args):
     return subprocess.run([tool, *args], capture_output=True, text=True).stdout
 
@@ -61,3 +65,35 @@ def test_build_patches_and_never_touches_tree(tmp_path):
 
     (fd,) = json.loads(rehab("check", "--format", "json", ".", cwd=tmp_path).stdout)
     assert f"defer@{fd['node_id']} ./main.go:{fd['line']}" in r.stderr
+
+
+def test_compiler_rejection_falls_back_to_originals(tmp_path):
+    """A rule whose fix parses but does not compile: the build still passes, with the original code."""
+    import shutil
+
+    from toolexec_rehab.paths import builtin_dirs
+
+    rules = tmp_path / "rules"
+    (rules / "templates").mkdir(parents=True)
+    pat, _ = builtin_dirs()
+    y = open(os.path.join(pat, "file-not-closed.yaml")).read()
+    y = y.replace("id: file-not-closed", "id: bad-fix").replace("file-not-closed.go.j2", "bad-fix.go.j2")
+    (rules / "bad-fix.yaml").write_text(y)
+    (rules / "templates" / "bad-fix.go.j2").write_text("; defer undefinedCloser({{ var }})")
+    mod = tmp_path / "m"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/bad\n\ngo 1.22\n")
+    (mod / "main.go").write_text(
+        'package main\n\nimport "os"\n\nfunc main() {\n\tf, err := os.Open(os.Args[0])\n'
+        '\tif err != nil {\n\t\treturn\n\t}\n\tos.Stdout.WriteString(f.Name())\n}\n')
+    cache = tmp_path / "xdg"
+    env = go_env(GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1", REHAB_RULES="bad-fix",
+                 REHAB_RULE_DIRS=str(rules), XDG_CACHE_HOME=str(cache), GOCACHE=_gocache())
+    out = tmp_path / "bin"
+    r = subprocess.run(["go", "build", "-o", str(out), "."], cwd=mod, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "REHAB: fallback example.com/bad: compiler rejected the rewritten files" in r.stderr
+    assert "undefined: undefinedCloser" in (cache / "toolexec-rehab" / "rejections.log").read_text()
+    p = subprocess.run([str(out)], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == str(out)
+    shutil.rmtree(rules)

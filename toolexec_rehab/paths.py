@@ -17,10 +17,30 @@ def builtin_dirs() -> tuple[str, str]:
     raise FileNotFoundError(f"{_HERE}: no patterns/ directory found (broken install?)")
 
 
+def extra_rule_dirs() -> list[tuple[str, str]]:
+    """User rule directories from REHAB_RULE_DIRS (os.pathsep-separated): (patterns, templates) pairs.
+
+    A directory holds <rule>.yaml files and either a templates/ subdirectory or
+    the templates themselves.
+    """
+    out = []
+    for d in filter(None, os.environ.get("REHAB_RULE_DIRS", "").split(os.pathsep)):
+        d = os.path.abspath(d)
+        t = os.path.join(d, "templates")
+        out.append((d, t if os.path.isdir(t) else d))
+    return out
+
+
 def rules_digest() -> str:
-    """Hash of the shipped rule and template files: part of the build cache key."""
+    """Hash of the shipped and user rule and template files: part of the build cache key."""
     h = hashlib.sha256()
-    for d in builtin_dirs():
+    dirs = list(builtin_dirs())
+    for p, t in extra_rule_dirs():
+        dirs += [p, t]
+    for d in dirs:
+        if not os.path.isdir(d):
+            h.update(f"missing {d}\0".encode())
+            continue
         for name in sorted(os.listdir(d)):
             fp = os.path.join(d, name)
             if os.path.isfile(fp):

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..paths import builtin_dirs
+from ..paths import builtin_dirs, extra_rule_dirs
 from .conditions import CONDITIONS
 from .schema import Rule, yaml_line_of
 
@@ -98,6 +98,13 @@ def load_rules(enabled: set[str] | None = None) -> list[LoadedRule]:
     except FileNotFoundError as e:
         raise RuleError(str(e)) from None
     rules = load_dir(p, t)
+    seen = {r.id: r.path for r in rules}
+    for up, ut in extra_rule_dirs():
+        for r in load_dir(up, ut):
+            if r.id in seen:
+                raise RuleError(f"{r.path}:1: rule id {r.id!r} is already defined in {seen[r.id]}")
+            seen[r.id] = r.path
+            rules.append(r)
     if enabled is not None:
         rules = [r for r in rules if r.id in enabled]
     return rules

@@ -16,7 +16,7 @@ import time
 from .. import __version__
 from .compileargs import CompileArgs
 
-CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_VERBOSE")
+CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS", "REHAB_VERBOSE")
 
 
 def _verbose() -> bool:
@@ -251,7 +251,7 @@ def run_compile(argv: list[str]) -> int:
     new_argv, log = planned
     r = subprocess.run(new_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
-        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
+        msg = (r.stdout + r.stderr).decode("utf-8", "replace").strip().splitlines()
         _log_rejection(importpath, "compiler rejected the rewritten files: " + " | ".join(msg[:5]))
         sys.stdout.flush()
         sys.stderr.flush()
