@@ -103,10 +103,11 @@ class Go:
         self.exe = exe
 
     def env(self, mode: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ)
-        # Drop variables that would leak an outer build's state into ours.
-        for var in ("GOFLAGS", "GOOS", "GOARCH", "GOWORK", "REHAB_VERBOSE", "TOOLEXEC_IMPORTPATH"):
-            env.pop(var, None)
+        # Drop variables that would leak an outer build's or the developer's
+        # configuration (REHAB_RULES, REHAB_FIX, ...) into ours.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("REHAB_")
+               and k not in ("GOFLAGS", "GOOS", "GOARCH", "GOWORK", "TOOLEXEC_IMPORTPATH")}
         env["GOTOOLCHAIN"] = "local"
         env["GOWORK"] = "off"
         env["PATH"] = f"{self.exe.parent}{os.pathsep}{env.get('PATH', '')}"
