@@ -63,7 +63,7 @@ def test_build_patches_and_never_touches_tree(tmp_path):
     # the same node ID as `check` gives for that line
     import json
 
-    (fd,) = json.loads(rehab("check", "--format", "json", ".", cwd=tmp_path).stdout)
+    (fd,) = json.loads(rehab("check", "--rules", "file-not-closed", "--format", "json", ".", cwd=tmp_path).stdout)
     assert f"defer@{fd['node_id']} ./main.go:{fd['line']}" in r.stderr
 
 

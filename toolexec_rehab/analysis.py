@@ -101,10 +101,10 @@ def build_packages(inp: PackageInput, loaded: dict[str, GoFile] | None = None) -
 
 
 class Analyzer:
-    def __init__(self, goroot: str | None = None, rules=None, fix_mode: bool = True):
+    def __init__(self, goroot: str | None = None, rules=None, modes: dict[str, str] | None = None):
         self.api: StdAPI = load_api(goroot)
         self.rules = rules if rules is not None else load_rules()
-        self.engine = Engine(self.rules, self.api, fix_mode=fix_mode)
+        self.engine = Engine(self.rules, self.api, modes=modes)
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
         return self.engine.analyze(pkg, only)

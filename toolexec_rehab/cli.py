@@ -62,26 +62,22 @@ def main(argv: list[str]) -> int:
 
 
 def cmd_rules(args) -> int:
-    from .rules.loader import load_rules
+    from .rules.loader import all_rules
 
-    for lr in load_rules():
+    for lr in all_rules():
         r = lr.rule
-        print(f"{r.id:20} {r.mode:6} {r.severity:8} {r.summary}")
+        state = "" if r.enabled else " (opt-in)"
+        print(f"{r.id:24} {r.mode:6} {r.severity:8} {r.summary}{state}")
     return 0
 
 
 def _selected_rules(spec: str | None):
-    from .analysis import UsageError
     from .rules.loader import load_rules
 
-    rules = load_rules()
     if spec:
         want = {x.strip() for x in spec.split(",") if x.strip()}
-        unknown = want - {r.id for r in rules}
-        if unknown:
-            raise UsageError(f"unknown rule(s): {', '.join(sorted(unknown))}")
-        rules = [r for r in rules if r.id in want]
-    return rules
+        return load_rules(want)
+    return load_rules()
 
 
 def cmd_check(args) -> int:
@@ -89,7 +85,10 @@ def cmd_check(args) -> int:
     from .syntax import syntax_errors
 
     inputs = expand_patterns(args.patterns)
-    analyzer = Analyzer(go_env_goroot(), rules=_selected_rules(args.rules))
+    from .rules.loader import parse_modes
+
+    analyzer = Analyzer(go_env_goroot(), rules=_selected_rules(args.rules),
+                        modes=parse_modes(os.environ.get("REHAB_MODES")))
     findings = []
     errors = []
     for inp in inputs:

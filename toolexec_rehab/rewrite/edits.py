@@ -11,9 +11,9 @@ class Edit:
     end: int
     text: str
 
-    @property
-    def line_preserving(self) -> bool:
-        return "\n" not in self.text and "\r" not in self.text
+    def line_preserving_in(self, src: bytes) -> bool:
+        """The edit leaves the number of lines unchanged."""
+        return src[self.start:self.end].count(b"\n") == self.text.count("\n") and "\r" not in self.text
 
 
 class EditConflict(Exception):

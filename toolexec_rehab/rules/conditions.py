@@ -7,7 +7,7 @@ it learnt to the context. Rules never walk trees themselves.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,6 +27,10 @@ class CalleeParams(Params):
 class ResourceParams(Params):
     handle: str = "{{ var }}"  # what must be closed, e.g. "{{ var }}.Body"
     type: str  # what the handle is, for messages: "*sql.Rows"
+    index: int = 0  # which result holds the resource (1 for `ctx, cancel := ...`)
+    err_index: int | None = 1  # which result is the error, if any
+    close: Literal["method", "call"] = "method"  # x.Close() or cancel()
+    fresh_name: str | None = None  # a discarded `_` is renamed to this (numbered if taken)
 
 
 class LeaksParams(Params):
@@ -46,12 +50,13 @@ def cond_callee(ctx: dict, p: CalleeParams) -> bool:
 
 
 def cond_resource(ctx: dict, p: ResourceParams) -> bool:
-    """The call's first result is bound to a local variable by `x, err := call` / `x, err = call`."""
+    """The call's result is bound to a local variable by `x, err := call` / `x, err = call`."""
     call = ctx["node"]
     rv, f = ctx["resolver"], ctx["file"]
     parent = call.parent
+    ctx.update(type=p.type, close=p.close, rename=None)
     if parent is not None and parent.type == "expression_statement":
-        ctx.update(stmt=parent, func=enclosing_function(parent), err=None, type=p.type,
+        ctx.update(stmt=parent, func=enclosing_function(parent), err=None,
                    var=None, handle=f"discarded {p.type}", discarded=True)
         return True
     if parent is None or parent.type != "expression_list":
@@ -66,18 +71,27 @@ def cond_resource(ctx: dict, p: ResourceParams) -> bool:
     if stmt.type == "assignment_statement" and P.text(stmt.child_by_field_name("operator")) != "=":
         return False
     lhs = P.named_children(stmt.child_by_field_name("left"))
-    if not lhs:
+    if len(lhs) <= p.index:
         return False
     fn = enclosing_function(stmt)
     if fn is None:
         return False
-    first = lhs[0]
-    err = P.text(lhs[1]) if len(lhs) > 1 and lhs[1].type == "identifier" and P.text(lhs[1]) != "_" else None
-    ctx.update(stmt=stmt, func=fn, err=err, type=p.type)
+    first = lhs[p.index]
+    err = None
+    if p.err_index is not None and len(lhs) > p.err_index:
+        e = lhs[p.err_index]
+        if e.type == "identifier" and P.text(e) != "_":
+            err = P.text(e)
+    ctx.update(stmt=stmt, func=fn, err=err)
     if first.type != "identifier":
         return False  # stored straight into a field or index: not this function's to close
     var = P.text(first)
     if var == "_":
+        if p.fresh_name and stmt.type == "short_var_declaration":
+            name = fresh_name(rv, p.fresh_name, fn, f)
+            ctx.update(var=name, handle=_render(p.handle, name), discarded=False, rename=first,
+                       always_leaks=True)
+            return True
         ctx.update(var=None, handle=f"discarded {p.type}", discarded=True)
         return True
     b = rv.lookup(var, stmt, f) if stmt.type == "assignment_statement" else None
@@ -89,10 +103,24 @@ def cond_resource(ctx: dict, p: ResourceParams) -> bool:
         decl_fn = enclosing_function(b.node) if b.node is not None else None
         if decl_fn != fn:
             return False
+    ctx.update(var=var, handle=_render(p.handle, var), discarded=False)
+    return True
+
+
+def _render(template: str, var: str) -> str:
     from ..rewrite.render import render_string
 
-    ctx.update(var=var, handle=render_string(p.handle, {"var": var}), discarded=False)
-    return True
+    return render_string(template, {"var": var})
+
+
+def fresh_name(rv, base: str, fn, f) -> str:
+    """base, base2, base3...: the first name not declared anywhere in the function."""
+    used = {P.text(n) for n in P.descendants(fn) if n.type == "identifier"}
+    name, i = base, 1
+    while name in used or rv.lookup(name, fn, f) not in (None,):
+        i += 1
+        name = f"{base}{i}"
+    return name
 
 
 def cond_leaks(ctx: dict, p: LeaksParams) -> bool:
@@ -102,7 +130,11 @@ def cond_leaks(ctx: dict, p: LeaksParams) -> bool:
         ctx["why_no_fix"] = "the result is discarded"
         ctx["leak_lines"] = []
         return True
-    res = Resource(ctx["var"], ctx["handle"], ctx["err"], ctx["stmt"], ctx["func"])
+    if ctx.get("always_leaks"):
+        # a discarded cancel func: nothing can ever call it
+        ctx.update(flow=None, fixable=True, why_no_fix=None, leak_lines=[])
+        return True
+    res = Resource(ctx["var"], ctx["handle"], ctx["err"], ctx["stmt"], ctx["func"], ctx.get("close", "method"))
     flow = Flow(res, ctx["resolver"], ctx["file"]).run()
     if not flow.leaks:
         return False
@@ -113,10 +145,29 @@ def cond_leaks(ctx: dict, p: LeaksParams) -> bool:
     if flow.transfers:
         why = "the value escapes on another path"
     elif flow.in_loop:
-        why = "acquired in a loop"
+        body = _loop_fix_point(flow, ctx["stmt"])
+        if body is None:
+            why = "acquired in a loop, and not every path reaches the end of the iteration"
+        else:
+            ctx["loop_last"] = body
     ctx["fixable"] = why is None
     ctx["why_no_fix"] = why
     return True
+
+
+def _loop_fix_point(flow, stmt):
+    """The last statement of the loop body, when every leak is the end of that body."""
+    body = stmt.parent.parent if stmt.parent is not None else None
+    if body is None or body.type != "block" or body.parent is None or body.parent.type != "for_statement":
+        return None
+    if any(n != body for n in flow.leaks):
+        return None
+    # the value may be nil unless a terminating `if err != nil` comes right after it
+    if flow.errcheck is None or not (flow.errcheck_immediate and flow.errcheck_terminates
+                                     and not flow.errcheck_negated):
+        return None
+    stmts = P.statements(body)
+    return stmts[-1] if stmts else None
 
 
 def _leak_row(n) -> int:
@@ -126,8 +177,161 @@ def _leak_row(n) -> int:
     return n.start_point[0]
 
 
+class DeferBeforeCheckParams(Params):
+    pass
+
+
+def cond_defer_before_check(ctx: dict, p: DeferBeforeCheckParams) -> bool:
+    """`x, err := f(); defer x.M(); if err != nil { return }`: the defer runs on a nil x."""
+    d = ctx["node"]
+    if d.type != "defer_statement" or d.parent is None or d.parent.type != "statement_list":
+        return False
+    sib = [c for c in d.parent.named_children if c.type != "comment"]
+    i = sib.index(d)
+    if i == 0 or i + 1 >= len(sib):
+        return False
+    acq, nxt = sib[i - 1], sib[i + 1]
+    if acq.type not in ("short_var_declaration", "assignment_statement"):
+        return False
+    lhs = [P.text(n) for n in P.named_children(acq.child_by_field_name("left"))]
+    if len(lhs) < 2 or lhs[-1] in ("_",) or lhs[0] == "_":
+        return False
+    x, err = lhs[0], lhs[-1]
+    call = next((c for c in d.named_children if c.type == "call_expression"), None)
+    fn = call.child_by_field_name("function") if call is not None else None
+    if fn is None or fn.type != "selector_expression":
+        return False
+    root = fn
+    while root.type == "selector_expression":
+        root = root.child_by_field_name("operand")
+    if root.type != "identifier" or P.text(root) != x:
+        return False
+    flow = Flow(Resource(x, x, err, acq, enclosing_function(d)), ctx["resolver"], ctx["file"])
+    if not flow._is_errcheck(nxt) or flow.out.errcheck_negated:
+        return False
+    cons = nxt.child_by_field_name("consequence")
+    if nxt.child_by_field_name("alternative") is not None or not flow._terminates(cons):
+        return False
+    ctx.update(var=x, err=err, stmt=acq, errcheck=nxt, defer_stmt=d,
+               deferred=P.text(call), handle=x, fixable=True)
+    return True
+
+
+class ReturnsErrorParams(Params):
+    exclude: list[str] = []  # callee names; a trailing '*' matches a prefix
+    readonly_close: bool = True  # skip f.Close() on files opened read-only in the same function
+
+
+def cond_returns_error(ctx: dict, p: ReturnsErrorParams) -> bool:
+    """A bare call statement whose last result is `error`."""
+    call = ctx["node"]
+    rv, f = ctx["resolver"], ctx["file"]
+    if call.type != "call_expression" or call.parent is None or call.parent.type != "expression_statement":
+        return False
+    res = rv.call_results(call, f)
+    if not res or res[-1] != "error":
+        return False
+    name = rv.callee_name(call, f) or ""
+    for ex in p.exclude:
+        if name == ex or (ex.endswith("*") and name.startswith(ex[:-1])):
+            return False
+    if p.readonly_close and name == "os.File.Close":
+        operand = call.child_by_field_name("function").child_by_field_name("operand")
+        if operand is not None and operand.type == "identifier" and _opened_readonly(rv, f, operand):
+            return False
+    fnode = enclosing_function(call)
+    ctx.update(callee=name, callee_text=P.text(call.child_by_field_name("function")), call=P.text(call),
+               stmt=call.parent, func=fnode, fixable=_returns_error(fnode),
+               why_no_fix=None if _returns_error(fnode) else "the function does not return an error")
+    ctx["zeros"] = _zero_values(fnode) if ctx["fixable"] else ""
+    return True
+
+
+def _opened_readonly(rv, f, ident) -> bool:
+    b = rv.resolve(ident, f)
+    if b is None or b.node is None or b.node.type != "short_var_declaration":
+        return False
+    rhs = P.named_children(b.node.child_by_field_name("right"))
+    return len(rhs) == 1 and rhs[0].type == "call_expression" and rv.callee_name(rhs[0], f) == "os.Open"
+
+
+def _result_types(fnode):
+    res = fnode.child_by_field_name("result") if fnode is not None else None
+    if res is None:
+        return []
+    if res.type != "parameter_list":
+        return [P.text(res)]
+    out = []
+    for d in P.named_children(res):
+        t = P.text(d.child_by_field_name("type"))
+        out.extend([t] * max(1, len(d.children_by_field_name("name"))))
+    return out
+
+
+def _returns_error(fnode) -> bool:
+    rt = _result_types(fnode)
+    return bool(rt) and rt[-1] == "error"
+
+
+def _zero_values(fnode) -> str:
+    return "".join(f"*new({t}), " for t in _result_types(fnode)[:-1])
+
+
+class ForeignErrorParams(Params):
+    not_wrapping: list[str] = ["errors.New", "fmt.Errorf", "errors.Join"]
+
+
+def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
+    """`return ..., err` where err last came from another package's call, and fmt is imported."""
+    ret = ctx["node"]
+    rv, f = ctx["resolver"], ctx["file"]
+    vals = P.named_children(next((c for c in ret.named_children if c.type == "expression_list"), None))
+    if not vals or vals[-1].type != "identifier":
+        return False
+    err = vals[-1]
+    name = P.text(err)
+    fmt = next((k for k, v in f.imports.items() if v == "fmt"), None)
+    if fmt is None:
+        return False
+    fnode = enclosing_function(ret)
+    if fnode is None or not _returns_error(fnode):
+        return False
+    # the last assignment to err before the return, in this function
+    last = None
+    for n in P.descendants(fnode):
+        if n.start_byte >= ret.start_byte:
+            continue
+        if n.type in ("short_var_declaration", "assignment_statement") and enclosing_function(n) == fnode:
+            lhs = [P.text(x) for x in P.named_children(n.child_by_field_name("left"))]
+            if name in lhs:
+                last = n
+    if last is None:
+        return False
+    rhs = P.named_children(last.child_by_field_name("right"))
+    if len(rhs) != 1 or rhs[0].type != "call_expression":
+        return False
+    c = rv.callee(rhs[0], f)
+    if c is None:
+        return False
+    kind, qual, _ = c
+    if kind == "func" and (qual == "" or rv.callee_name(rhs[0], f) in p.not_wrapping):
+        return False
+    if kind == "method" and (qual is None or qual.lstrip("*").startswith(".")):
+        return False
+    if kind not in ("func", "method"):
+        return False
+    from ..golang.package import function_name
+
+    ctx.update(var=name, handle=name, target=err, fmt=fmt, func_name=function_name(fnode).replace("$lit", ""),
+               callee_text=P.text(rhs[0].child_by_field_name("function")), fixable=True, stmt=ret)
+    return True
+
+
 CONDITIONS: dict[str, tuple[type[Params], Callable[[dict, Params], bool]]] = {
     "callee": (CalleeParams, cond_callee),
     "resource": (ResourceParams, cond_resource),
     "leaks": (LeaksParams, cond_leaks),
+    "defer_before_check": (DeferBeforeCheckParams, cond_defer_before_check),
+    "returns_error": (ReturnsErrorParams, cond_returns_error),
+    "foreign_error": (ForeignErrorParams, cond_foreign_error),
 }

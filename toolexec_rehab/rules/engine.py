@@ -75,10 +75,10 @@ def node_id(id_path: str, func: str, rule: str, code: str, occurrence: int) -> s
 
 
 class Engine:
-    def __init__(self, rules: list[LoadedRule], api: StdAPI, fix_mode: bool = True):
+    def __init__(self, rules: list[LoadedRule], api: StdAPI, modes: dict[str, str] | None = None):
         self.rules = rules
         self.api = api
-        self.fix_mode = fix_mode
+        self.modes = modes or {}  # rule id -> "fix" | "report", overriding the rule's default
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
         """Findings for the package's files (or only those whose path is in `only`)."""
@@ -126,7 +126,8 @@ class Engine:
     def _finding(self, lr: LoadedRule, f: GoFile, node: Node, ctx: dict) -> Finding:
         rule = lr.rule
         flow = ctx.get("flow")
-        mctx = {k: ctx.get(k) for k in ("var", "handle", "err", "callee", "callee_text", "type")}
+        mctx = {k: ctx.get(k) for k in ("var", "handle", "err", "callee", "callee_text", "type", "deferred")}
+        mctx["loop"] = ctx.get("loop_last") is not None
         mctx["leak_lines"] = ctx.get("leak_lines") or []
         message = render_string(rule.message, mctx)
         fd = Finding(
@@ -144,25 +145,57 @@ class Engine:
             "leak_lines": mctx["leak_lines"],
             "transfer_lines": [f.orig_line(n) for n in flow.transfers] if flow else [],
             "error_check_line": f.orig_line(flow.errcheck) if flow and flow.errcheck is not None else None,
+            "in_loop": bool(flow and flow.in_loop),
         }
-        if rule.fix is None or rule.mode != "fix" or not ctx.get("fixable"):
-            if rule.fix is None or rule.mode != "fix":
+        mode = self.modes.get(rule.id, rule.mode)
+        if rule.fix is None or mode != "fix" or not ctx.get("fixable"):
+            if rule.fix is None or mode != "fix":
                 fd.why_no_fix = fd.why_no_fix or ("report-only rule" if rule.fix else "no fix defined")
             return fd
-        stmt = ctx["stmt"]
-        if flow.errcheck is not None and flow.errcheck_immediate and flow.errcheck_terminates and \
-                not flow.errcheck_negated and \
-                flow.errcheck.child_by_field_name("alternative") is None:
-            at, guarded = flow.errcheck.end_byte, False
-        else:
-            at, guarded = stmt.end_byte, True
-        text = render(lr.template_dirs, rule.fix.template, {**mctx, "guarded": guarded})
-        edit = E.Edit(at, at, text)
-        if not text or not edit.line_preserving:
-            fd.why_no_fix = "template output is not a single line"
+        edits = self._plan_edits(lr, ctx, mctx, flow)
+        if edits is None:
+            fd.why_no_fix = "no safe place for the fix"
             return fd
-        fd.fix = [edit]
+        if not all(e.line_preserving_in(f.src) for e in edits):
+            fd.why_no_fix = "template output would move lines"
+            return fd
+        fd.fix = edits
         return fd
+
+    def _plan_edits(self, lr: LoadedRule, ctx: dict, mctx: dict, flow) -> list[E.Edit] | None:
+        rule = lr.rule
+        placement = rule.fix.placement
+        stmt = ctx.get("stmt")
+        extra = {k: ctx.get(k) for k in ("call", "zeros", "deferred", "fmt", "func_name")}
+        tctx = {**mctx, **extra, "guarded": False, "in_loop": False}
+        if placement == "after-error-check":
+            if ctx.get("loop_last") is not None:
+                at = ctx["loop_last"].end_byte
+                tctx["in_loop"] = True
+            elif flow is not None and flow.errcheck is not None and flow.errcheck_immediate and \
+                    flow.errcheck_terminates and not flow.errcheck_negated and \
+                    flow.errcheck.child_by_field_name("alternative") is None:
+                at = flow.errcheck.end_byte
+            else:
+                at, tctx["guarded"] = stmt.end_byte, True
+            text = render(lr.template_dirs, rule.fix.template, tctx)
+            return [E.Edit(at, at, text)] if text else None
+        if placement == "after-statement":
+            text = render(lr.template_dirs, rule.fix.template, tctx)
+            edits = [E.Edit(stmt.end_byte, stmt.end_byte, text)]
+            if ctx.get("rename") is not None:
+                r = ctx["rename"]
+                edits.append(E.Edit(r.start_byte, r.end_byte, ctx["var"]))
+            return edits if text else None
+        if placement == "move-after-error-check":
+            d, chk = ctx["defer_stmt"], ctx["errcheck"]
+            text = render(lr.template_dirs, rule.fix.template, tctx)
+            return [E.Edit(d.start_byte, d.end_byte, ""), E.Edit(chk.end_byte, chk.end_byte, text)]
+        if placement == "replace":
+            target = ctx.get("target") or ctx["node"]
+            text = render(lr.template_dirs, rule.fix.template, tctx)
+            return [E.Edit(target.start_byte, target.end_byte, text)] if text else None
+        return None
 
 
 @dataclass

@@ -59,6 +59,7 @@ class Resource:
     err: str | None  # the error variable bound alongside, if any
     stmt: Node  # the acquiring statement
     func: Node  # the enclosing function (declaration or literal)
+    close: str = "method"  # "method": handle.Close(); "call": handle() (a cancel func)
 
 
 @dataclass
@@ -90,6 +91,8 @@ class Flow:
         """n is the handle (or, for a field handle, the whole variable) used as a value."""
         if n.type == "identifier" and P.text(n) == self.r.var:
             p = n.parent
+            if p is not None and p.type == "call_expression" and p.child_by_field_name("function") == n:
+                return False  # cancel(): the release itself
             if p is not None and p.type == "selector_expression" and p.child_by_field_name("operand") == n:
                 if self.r.handle == self.r.var:
                     return False  # rows.Next(): a method of the handle
@@ -125,7 +128,10 @@ class Flow:
                 continue
             if n.type == "call_expression":
                 fn = n.child_by_field_name("function")
-                if fn is not None and fn.type == "selector_expression" and \
+                if self.r.close == "call":
+                    if fn is not None and fn.type == "identifier" and P.text(fn) == self.r.handle:
+                        yield n
+                elif fn is not None and fn.type == "selector_expression" and \
                         P.text(fn.child_by_field_name("field")) == "Close":
                     operand = fn.child_by_field_name("operand")
                     if operand is not None and self._is_handle(operand):
@@ -182,7 +188,7 @@ class Flow:
             pname = names[argpos]
             body = decl.child_by_field_name("body")
             handle = self.r.handle.replace(self.r.var, pname, 1) if whole_var else pname
-            sub = Resource(pname, handle, None, body, decl)
+            sub = Resource(pname, handle, None, body, decl, self.r.close)
             inner = Flow(sub, self.rv, self.rv.pkg.file_for(decl))
             self._helper_cache[key] = "transfer"  # recursion guard
             if body is not None and inner._closes_or_defers(body):
@@ -282,7 +288,7 @@ class Flow:
                 if i < len(params) and (self._is_handle(a) or P.text(a) == self.r.var):
                     pname = P.text(params[i])
                     sub = Flow(Resource(pname, pname if self._is_handle(a) else self.r.handle.replace(
-                        self.r.var, pname, 1), None, body, fn), self.rv, self.f)
+                        self.r.var, pname, 1), None, body, fn, self.r.close), self.rv, self.f)
                     if body is not None and sub._closes_or_defers(body):
                         return True
             return False
@@ -456,7 +462,7 @@ class Flow:
                 out.errcheck_terminates = self._terminates(failing)
                 return
             if s.type not in ("expression_statement", "assignment_statement", "short_var_declaration",
-                              "inc_statement", "dec_statement", "var_declaration"):
+                              "inc_statement", "dec_statement", "var_declaration", "defer_statement"):
                 return
             names = {P.text(n) for n in P.descendants(s) if n.type == "identifier"}
             if self.r.var in names or (self.r.err and self.r.err in names):

@@ -92,7 +92,12 @@ def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRu
     return out
 
 
-def load_rules(enabled: set[str] | None = None) -> list[LoadedRule]:
+def all_rules() -> list[LoadedRule]:
+    """Every rule, opt-in ones included."""
+    return load_rules(include_disabled=True)
+
+
+def load_rules(enabled: set[str] | None = None, include_disabled: bool = False) -> list[LoadedRule]:
     try:
         p, t = builtin_dirs()
     except FileNotFoundError as e:
@@ -106,5 +111,21 @@ def load_rules(enabled: set[str] | None = None) -> list[LoadedRule]:
             seen[r.id] = r.path
             rules.append(r)
     if enabled is not None:
+        unknown = enabled - {r.id for r in rules}
+        if unknown:
+            raise RuleError(f"unknown rule(s): {', '.join(sorted(unknown))}")
         rules = [r for r in rules if r.id in enabled]
+    elif not include_disabled:
+        rules = [r for r in rules if r.rule.enabled]
     return rules
+
+
+def parse_modes(spec: str | None) -> dict[str, str]:
+    """`rule=fix,other=report` (REHAB_MODES) -> {rule: mode}."""
+    out = {}
+    for part in filter(None, (x.strip() for x in (spec or "").split(","))):
+        rid, _, mode = part.partition("=")
+        if mode not in ("fix", "report"):
+            raise RuleError(f"REHAB_MODES: {part!r}: mode must be fix or report")
+        out[rid.strip()] = mode
+    return out

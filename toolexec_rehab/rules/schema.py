@@ -37,7 +37,13 @@ class Match(Strict):
 
 class Fix(Strict):
     template: str
-    placement: Literal["after-error-check"] = "after-error-check"
+    # after-error-check: after the `}` of the error check that follows the statement (nil-guarded
+    #   after the statement itself when there is none; at the end of the iteration in a loop);
+    # after-statement: at the end of the matched statement (renaming a discarded `_` if needed);
+    # move-after-error-check: delete the matched defer, re-insert it after the error check;
+    # replace: replace the matched node (call or identifier) with the rendered text.
+    placement: Literal["after-error-check", "after-statement", "move-after-error-check", "replace"] = \
+        "after-error-check"
 
 
 class Rule(Strict):
@@ -46,6 +52,7 @@ class Rule(Strict):
     rationale: str
     severity: Literal["error", "warning", "note"] = "warning"
     mode: Literal["fix", "report"] = "fix"
+    enabled: bool = True  # opt-in rules ship disabled
     changes_behavior: bool = False
     message: str
     match: Match

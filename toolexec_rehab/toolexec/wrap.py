@@ -16,7 +16,7 @@ import time
 from .. import __version__
 from .compileargs import CompileArgs
 
-CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS", "REHAB_VERBOSE")
+CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS", "REHAB_MODES", "REHAB_VERBOSE")
 
 
 def _verbose() -> bool:
@@ -186,10 +186,10 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     if not files:
         return None
     enabled = os.environ.get("REHAB_RULES")
-    from ..rules.loader import load_rules
+    from ..rules.loader import load_rules, parse_modes
 
     rules = load_rules({r.strip() for r in enabled.split(",")} if enabled else None)
-    analyzer = Analyzer(ca.goroot, rules=rules)
+    analyzer = Analyzer(ca.goroot, rules=rules, modes=parse_modes(os.environ.get("REHAB_MODES")))
     groups: dict[str, list] = {}
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)

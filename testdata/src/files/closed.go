@@ -52,7 +52,7 @@ func explicitCloseOnAllPaths(p string, data []byte) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		f.Close() // want "unchecked-error"
 		return err
 	}
 	return f.Close()

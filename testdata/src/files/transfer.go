@@ -105,8 +105,8 @@ func goHelperCloses(p string) error {
 }
 
 func consumeAndClose(f *os.File) {
-	io.Copy(io.Discard, f)
-	f.Close()
+	io.Copy(io.Discard, f) // want "unchecked-error"
+	f.Close() // want "unchecked-error"
 }
 
 // unknownConsumer: use is unknown and may take ownership.

@@ -2,7 +2,7 @@ package rows
 
 import "database/sql"
 
-// queryInRangeLoopLeaks acquires inside a range loop: reported, no fix.
+// queryInRangeLoopLeaks acquires inside a range loop: reported, closed at the end of the iteration.
 func queryInRangeLoopLeaks(db *sql.DB, queries []string) error {
 	for _, q := range queries {
 		rows, err := db.Query(q) // want "rows-not-closed"
@@ -14,7 +14,7 @@ func queryInRangeLoopLeaks(db *sql.DB, queries []string) error {
 	return nil
 }
 
-// queryInForLoopLeaks acquires inside a three-clause loop: reported, no fix.
+// queryInForLoopLeaks acquires inside a three-clause loop: reported, closed at the end of the iteration.
 func queryInForLoopLeaks(db *sql.DB, n int) {
 	for i := 0; i < n; i++ {
 		rows, err := db.Query("SELECT ?", i) // want "rows-not-closed"
