@@ -37,3 +37,10 @@ def lint(session):
     # every shipped rule loads and validates
     session.run("python", "-c", "from toolexec_rehab.rules.loader import load_rules; "
                 "rs = load_rules(); print(f'{len(rs)} rules valid')", env={"PYTHONPATH": ROOT})
+
+
+@nox.session
+def accuracy(session):
+    """Per-rule cases, recall and false positives on testdata/ (targets: recall >= 95%, fp <= 2%)."""
+    session.install("-e", ROOT)
+    session.run("python", os.path.join(ROOT, "tools", "accuracy.py"))

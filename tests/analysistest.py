@@ -64,3 +64,40 @@ def run(analyzer: Analyzer, pkgdir: str, check_golden: bool = True) -> Result:
         else:
             unexpected.append((fd.file.path, fd.line, text))
     return Result(sorted(remaining), unexpected, matched, golden_diffs, findings)
+
+
+# Opt-in rules are exercised only where their testdata lives.
+OPT_IN = {"errwrap": ["error-wrap"]}
+
+
+def analyzer_for(pkg: str, goroot: str | None):
+    from toolexec_rehab.rules.loader import all_rules
+
+    rules = [r for r in all_rules() if r.rule.enabled or r.id in OPT_IN.get(pkg, [])]
+    return Analyzer(goroot, rules=rules)
+
+
+def accuracy(src_root: str, goroot: str | None) -> dict:
+    """Per rule: expected cases, true/false positives and misses over every testdata package."""
+    stats: dict[str, dict[str, int]] = {}
+
+    def row(rule):
+        return stats.setdefault(rule, {"cases": 0, "tp": 0, "fn": 0, "fp": 0})
+
+    rule_re = re.compile(r"\(([a-z0-9-]+)\)$")
+    for pkg in sorted(os.listdir(src_root)):
+        d = os.path.join(src_root, pkg)
+        if not os.path.isdir(d):
+            continue
+        res = run(analyzer_for(pkg, goroot), d, check_golden=False)
+        for f in sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith(".go")):
+            for _, rx in wants(f):
+                row(rx)["cases"] += 1
+        for _f, _ln, rx in res.missing:
+            row(rx)["fn"] += 1
+        for _f, _ln, text in res.unexpected:
+            m = rule_re.search(text)
+            row(m.group(1) if m else "?")["fp"] += 1
+    for r in stats.values():
+        r["tp"] = r["cases"] - r["fn"]
+    return stats

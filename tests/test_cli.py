@@ -4,6 +4,8 @@ import json
 import os
 import textwrap
 
+import pytest
+
 from helpers import rehab, tree_digest
 
 LEAKY = textwrap.dedent('''\
@@ -135,3 +137,69 @@ def test_grammar_gap_is_not_an_error(tmp_path):
     (tmp_path / "p" / "newexpr.go").write_text("package p\n\nvar P = new(42)\n")
     r = rehab("check", "./...", cwd=tmp_path)
     assert r.returncode == 1 and "file-not-closed" in r.stdout and r.stderr == "", r.stderr
+
+
+def test_types_from_other_packages_of_the_module(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "store.go").write_text(textwrap.dedent('''\
+        package store
+
+        import "database/sql"
+
+        type Store struct{ DB *sql.DB }
+
+        func Open() (*Store, error) { return &Store{}, nil }
+
+        func (s *Store) Handle() *sql.DB { return s.DB }
+        '''))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "app.go").write_text(textwrap.dedent('''\
+        package app
+
+        import "example.com/m/store"
+
+        func Names() error {
+        	st, err := store.Open()
+        	if err != nil {
+        		return err
+        	}
+        	rows, err := st.DB.Query("SELECT 1")
+        	if err != nil {
+        		return err
+        	}
+        	_ = rows
+        	rows2, err := st.Handle().Query("SELECT 2")
+        	if err != nil {
+        		return err
+        	}
+        	_ = rows2
+        	return nil
+        }
+        '''))
+    r = rehab("check", "--rules", "rows-not-closed", "--format", "json", "./...", cwd=tmp_path)
+    got = [(f["file"], f["line"]) for f in json.loads(r.stdout)]
+    assert got == [("./app/app.go", 10), ("./app/app.go", 15)], r.stdout + r.stderr
+
+
+BAD_RULES = {
+    "syntax": ("id: x\nsummary: [unclosed\n", ":2:"),
+    "unknown-key": ("id: unknown-key\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(identifier) @call'\nbogus: 1\n",
+                    ":7: bogus: Extra inputs are not permitted"),
+    "bad-query": ("id: bad-query\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(no_such_node) @call'\n",
+                  ":6: bad tree-sitter query"),
+    "bad-cond": ("id: bad-cond\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(identifier) @call'\n"
+                 "  conditions:\n    - nope: {}\n", ":8: unknown condition 'nope'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RULES))
+def test_bad_rule_file_names_file_and_line(tmp_path, name):
+    text, expect = BAD_RULES[name]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / f"{name}.yaml").write_text(text)
+    _mod(tmp_path)
+    r = rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{rules}/{name}.yaml{expect}" in r.stderr, r.stderr

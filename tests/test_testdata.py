@@ -11,8 +11,10 @@ PKGS = sorted(d for d in os.listdir(SRC) if os.path.isdir(os.path.join(SRC, d)))
 
 
 @pytest.mark.parametrize("pkg", PKGS)
-def test_package(analyzer, pkg):
-    res = analysistest.run(analyzer, os.path.join(SRC, pkg))
+def test_package(pkg):
+    from toolexec_rehab.analysis import go_env_goroot
+
+    res = analysistest.run(analysistest.analyzer_for(pkg, go_env_goroot()), os.path.join(SRC, pkg))
     problems = [f"missing: {f}:{ln}: want {rx!r}" for f, ln, rx in res.missing]
     problems += [f"unexpected: {f}:{ln}: {t}" for f, ln, t in res.unexpected]
     problems += [f"golden mismatch: {f} vs {g}" for f, g in res.golden_diffs]
@@ -42,13 +44,16 @@ def test_goldens_build_and_vet(tmp_path):
 
 
 @pytest.mark.parametrize("pkg", PKGS)
-def test_fixing_twice_is_fixing_once(analyzer, pkg, tmp_path):
+def test_fixing_twice_is_fixing_once(pkg, tmp_path):
     """Re-analysing fixed output finds nothing more to fix."""
     import shutil
 
     from toolexec_rehab.analysis import PackageInput, build_packages
     from toolexec_rehab.rules.engine import apply_fixes
 
+    from toolexec_rehab.analysis import go_env_goroot
+
+    analyzer = analysistest.analyzer_for(pkg, go_env_goroot())
     d = tmp_path / pkg
     shutil.copytree(os.path.join(SRC, pkg), d)
     files = sorted(str(p) for p in d.glob("*.go"))

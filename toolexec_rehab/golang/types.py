@@ -45,11 +45,60 @@ def strip_ptr(t: str | None) -> str | None:
     return t[1:] if t and t.startswith("*") else t
 
 
+_MODULE_PACKAGES: dict[str, "Resolver | None"] = {}
+
+
 class Resolver:
-    def __init__(self, pkg: Package, api: StdAPI):
+    """Resolves names in one package. Types of this package are written `<self_path>.Name`
+    (self_path is "" for the package under analysis); the main module's other packages are
+    read from their sources on demand."""
+
+    def __init__(self, pkg: Package, api: StdAPI, self_path: str = ""):
         self.pkg = pkg
         self.api = api
+        self.self_path = self_path
         self._btype: dict[tuple, str | None] = {}
+
+    def _split(self, t: str) -> tuple["Resolver | None", str]:
+        """(resolver that owns the type, type name) for a non-std canonical type."""
+        bare = strip_ptr(t) or ""
+        path, _, name = bare.rpartition(".")
+        if path == self.self_path:
+            return self, name
+        other = self.module_package(path)
+        return (other, name) if other is not None else (None, name)
+
+    def module_package(self, path: str) -> "Resolver | None":
+        """A package of the main module by import path, parsed from its sources (cached)."""
+        if not path or self.api.has_package(path):
+            return None
+        if path in _MODULE_PACKAGES:
+            return _MODULE_PACKAGES[path]
+        _MODULE_PACKAGES[path] = None
+        import os
+
+        from .package import find_module, load_file
+
+        if not self.pkg.files:
+            return None
+        mod = find_module(os.path.dirname(self.pkg.files[0].origin))
+        if mod is None:
+            return None
+        root, modpath = mod
+        if path != modpath and not path.startswith(modpath + "/"):
+            return None
+        d = os.path.join(root, path[len(modpath):].lstrip("/"))
+        try:
+            names = sorted(n for n in os.listdir(d) if n.endswith(".go") and not n.endswith("_test.go"))
+            files = [load_file(os.path.join(d, n)) for n in names]
+        except OSError:
+            return None
+        files = [f for f in files if not f.has_error]
+        if not files:
+            return None
+        res = Resolver(Package(files), self.api, self_path=path)
+        _MODULE_PACKAGES[path] = res
+        return res
 
     # ---------------------------------------------------------------- scopes
     def lookup(self, name: str, at: Node, file: GoFile) -> Binding | None:
@@ -161,7 +210,7 @@ class Resolver:
             if name in BUILTIN_TYPES:
                 return name
             if name in self.pkg.types:
-                return "." + name
+                return f"{self.self_path}.{name}"
             return None
         if t == "qualified_type":
             pkgname = P.text(tnode.child_by_field_name("package"))
@@ -258,20 +307,23 @@ class Resolver:
         if base is None:
             return None
         bare = strip_ptr(base)
-        if bare.startswith("."):
-            spec = self.pkg.types.get(bare[1:])
+        if not self.api.has_type(bare):
+            owner, tname = self._split(bare)
+            if owner is None:
+                return None
+            spec = owner.pkg.types.get(tname)
             if spec is None:
                 return None
             st = spec.child_by_field_name("type")
             if st is None or st.type != "struct_type":
                 return None
-            sf = self.pkg.file_for(spec)
+            sf = owner.pkg.file_for(spec)
             for fd in P.descendants(st):
                 if fd.type != "field_declaration":
                     continue
                 for n in fd.children_by_field_name("name"):
                     if P.text(n) == fieldname:
-                        return self.type_from_node(fd.child_by_field_name("type"), sf)
+                        return owner.type_from_node(fd.child_by_field_name("type"), sf)
             return None
         return self.api.field_type(bare, fieldname)
 
@@ -321,14 +373,21 @@ class Resolver:
             if qual == "":
                 decl = self.pkg.funcs.get(name)
                 return self._decl_results(decl) if decl is not None else None
+            other = self.module_package(qual)
+            if other is not None:
+                decl = other.pkg.funcs.get(name)
+                return other._decl_results(decl) if decl is not None else None
             return self.api.func_results(qual, name)
         if kind == "method":
             if qual is None:
                 return None
             bare = strip_ptr(qual)
-            if bare.startswith("."):
-                decl = self.pkg.methods.get((bare[1:], name))
-                return self._decl_results(decl) if decl is not None else None
+            if not self.api.has_type(bare):
+                owner, tname = self._split(bare)
+                if owner is None:
+                    return None
+                decl = owner.pkg.methods.get((tname, name))
+                return owner._decl_results(decl) if decl is not None else None
             return self.api.method_results(qual, name)
         return None
 

@@ -37,7 +37,8 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+        # the start of the unfinished construct says more than where the parser gave up
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise RuleError(f"{path}:{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):

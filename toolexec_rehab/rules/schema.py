@@ -15,7 +15,10 @@ class Strict(BaseModel):
 
 
 class Example(Strict):
+    """Run by the test suite: `before` is the body of a function with this signature."""
+
     name: str = ""
+    signature: str = "func example(ctx context.Context, db *sql.DB, tx *sql.Tx, url, name string) error"
     before: str
     after: str | None = None  # None: the rule reports but does not fix this one
 
