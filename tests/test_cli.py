@@ -203,3 +203,22 @@ def test_bad_rule_file_names_file_and_line(tmp_path, name):
     r = rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"{rules}/{name}.yaml{expect}" in r.stderr, r.stderr
+
+
+def test_readme_rule_example_works(tmp_path):
+    """The worked example in the README is a working user rule."""
+    import re
+
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
+    rules = tmp_path / "myrules"
+    (rules / "templates").mkdir(parents=True)
+    y = re.search(r"```yaml\n# myrules/zip-not-closed.yaml\n(.*?)```", readme, re.S).group(1)
+    (rules / "zip-not-closed.yaml").write_text(y)
+    j = re.search(r"```jinja\n\{#.*?#\}\n(.*?)```", readme, re.S).group(1)
+    (rules / "templates" / "zip-not-closed.go.j2").write_text(j)
+    _mod(tmp_path, 'package p\n\nimport "archive/zip"\n\nfunc use(r *zip.ReadCloser) error { return nil }\n\n'
+         'func F(name string) error {\n\tr, err := zip.OpenReader(name)\n\tif err != nil {\n\t\treturn err\n\t}\n'
+         '\treturn use(r)\n}\n')
+    r = rehab("check", "--format", "json", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
+    (f,) = json.loads(r.stdout)
+    assert (f["rule"], f["line"], f["fixable"]) == ("zip-not-closed", 8, True)

@@ -189,7 +189,12 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     from ..rules.loader import load_rules, parse_modes
 
     rules = load_rules({r.strip() for r in enabled.split(",")} if enabled else None)
-    analyzer = Analyzer(ca.goroot, rules=rules, modes=parse_modes(os.environ.get("REHAB_MODES")))
+    modes = parse_modes(os.environ.get("REHAB_MODES"))
+    # a build only applies fixes: report-only rules would cost time and change nothing
+    rules = [r for r in rules if modes.get(r.id, r.rule.mode) == "fix" and r.rule.fix is not None]
+    if not rules:
+        return None
+    analyzer = Analyzer(ca.goroot, rules=rules, modes=modes)
     groups: dict[str, list] = {}
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)

@@ -148,3 +148,19 @@ func customNames(urls []string) int {
 	}
 	return ok
 }
+
+// continueInErrCheck: the continue is in the error branch, where rows is
+// nil, so the only unclosed path is the end of the iteration.
+func continueInErrCheck(db *sql.DB, queries []string) int {
+	n := 0
+	for _, q := range queries {
+		rows, err := db.Query(q) // want "rows-not-closed"
+		if err != nil {
+			continue
+		}
+		if rows.Next() {
+			n++
+		}
+	}
+	return n
+}
