@@ -222,3 +222,54 @@ def test_readme_rule_example_works(tmp_path):
     r = rehab("check", "--format", "json", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
     (f,) = json.loads(r.stdout)
     assert (f["rule"], f["line"], f["fixable"]) == ("zip-not-closed", 8, True)
+
+
+def test_error_wrap_never_wraps_a_possibly_nil_error(tmp_path):
+    _mod(tmp_path, textwrap.dedent('''\
+        package p
+
+        import (
+        	"fmt"
+        	"os"
+        )
+
+        func Size(name string) (int64, error) {
+        	st, err := os.Stat(name)
+        	if err != nil {
+        		return 0, err
+        	}
+        	fmt.Println(st.Name())
+        	_, err = os.ReadFile(name)
+        	return st.Size(), err
+        }
+        '''))
+    r = rehab("check", "--rules", "error-wrap", "--format", "json", "./...", cwd=tmp_path)
+    assert [f["line"] for f in json.loads(r.stdout)] == [11], r.stdout
+
+
+def test_discarded_cancel_gets_a_fresh_name(tmp_path):
+    # go vet rejects this source, so it cannot live in testdata/
+    from toolexec_rehab.analysis import Analyzer, go_env_goroot
+    from toolexec_rehab.golang.package import Package, load_file
+    from toolexec_rehab.rules.engine import apply_fixes
+    from toolexec_rehab.rules.loader import load_rules
+
+    p = tmp_path / "c.go"
+    p.write_text(textwrap.dedent('''\
+        package p
+
+        import (
+        	"context"
+        	"time"
+        )
+
+        func F(parent context.Context, cancel func()) error {
+        	ctx, _ := context.WithTimeout(parent, time.Second)
+        	cancel()
+        	return ctx.Err()
+        }
+        '''))
+    gf = load_file(str(p))
+    fs = Analyzer(go_env_goroot(), rules=load_rules({"lost-cancel"})).analyze(Package([gf]))
+    new = apply_fixes(gf, fs).new_src.decode().splitlines()
+    assert new[8] == "\tctx, cancel2 := context.WithTimeout(parent, time.Second); defer cancel2()"

@@ -277,6 +277,40 @@ def _zero_values(fnode) -> str:
     return "".join(f"*new({t}), " for t in _result_types(fnode)[:-1])
 
 
+def _implies_nonnil(cond, name: str) -> bool:
+    """cond being true implies name != nil (`err != nil`, `err != nil && x`)."""
+    if cond is None:
+        return False
+    if cond.type == "parenthesized_expression":
+        kids = P.named_children(cond)
+        return bool(kids) and _implies_nonnil(kids[0], name)
+    if cond.type != "binary_expression":
+        return False
+    op = P.text(cond.child_by_field_name("operator"))
+    left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+    if op == "&&":
+        return _implies_nonnil(left, name) or _implies_nonnil(right, name)
+    return op == "!=" and {P.text(left), P.text(right)} == {name, "nil"}
+
+
+def _known_nonnil(ret, name: str, fnode) -> bool:
+    """The return sits in the body of the nearest `if`/`case` whose condition implies name != nil."""
+    for a in P.ancestors(ret):
+        if a == fnode:
+            return False
+        if a.type == "if_statement":
+            return _contains(a.child_by_field_name("consequence"), ret) and \
+                _implies_nonnil(a.child_by_field_name("condition"), name)
+        if a.type == "expression_case":
+            vals = P.named_children(a.child_by_field_name("value"))
+            return len(vals) == 1 and _implies_nonnil(vals[0], name)
+    return False
+
+
+def _contains(outer, inner) -> bool:
+    return outer is not None and outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
 class ForeignErrorParams(Params):
     not_wrapping: list[str] = ["errors.New", "fmt.Errorf", "errors.Join"]
 
@@ -295,6 +329,9 @@ def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
         return False
     fnode = enclosing_function(ret)
     if fnode is None or not _returns_error(fnode):
+        return False
+    # only where err is known to be non-nil: fmt.Errorf("%w", nil) is a non-nil error
+    if not _known_nonnil(ret, name, fnode):
         return False
     # the last assignment to err before the return, in this function
     last = None
