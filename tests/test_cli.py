@@ -5,7 +5,6 @@ import os
 import textwrap
 
 import pytest
-
 from helpers import rehab, tree_digest
 
 LEAKY = textwrap.dedent('''\

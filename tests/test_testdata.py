@@ -48,10 +48,8 @@ def test_fixing_twice_is_fixing_once(pkg, tmp_path):
     """Re-analysing fixed output finds nothing more to fix."""
     import shutil
 
-    from toolexec_rehab.analysis import PackageInput, build_packages
+    from toolexec_rehab.analysis import PackageInput, build_packages, go_env_goroot
     from toolexec_rehab.rules.engine import apply_fixes
-
-    from toolexec_rehab.analysis import go_env_goroot
 
     analyzer = analysistest.analyzer_for(pkg, go_env_goroot())
     d = tmp_path / pkg
