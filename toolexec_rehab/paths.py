@@ -55,3 +55,22 @@ def cache_dir() -> str:
     d = os.path.join(base, "toolexec-rehab")
     os.makedirs(d, mode=0o700, exist_ok=True)
     return d
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Write atomically (temp file 0600 in the same directory, then rename): never half-written."""
+    import tempfile
+
+    d = os.path.dirname(path) or "."
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -860,20 +860,9 @@ def dump_table(data: dict) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    import tempfile  # deferred: only needed on a cache miss
+    from ..paths import write_private
 
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".stdapi-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp creates it 0600
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_private(str(path), text.encode("utf-8"))
 
 
 def _load_shipped() -> StdAPI:

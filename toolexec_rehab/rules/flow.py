@@ -337,7 +337,7 @@ class Flow:
         if t == "defer_statement":
             if self._defer_closes(s):
                 return True
-            return self._effect_excluding_literals(s)
+            return self._effect(s)
         if t == "go_statement":
             if any(True for _ in self._uses(s)) or self._closes_or_defers(s) or self._mentions_var(s):
                 self.out.transfers.append(s)
@@ -385,7 +385,7 @@ class Flow:
             return False
         if t in SWITCH_NODES:
             for c in s.named_children:
-                if c.type not in CASE_NODES and c.type != "comment" and self._effect_excluding_literals(c):
+                if c.type not in CASE_NODES and c.type != "comment" and self._effect(c):
                     return True
             states = []
             has_default = False
@@ -408,19 +408,6 @@ class Flow:
         if t in ("goto_statement", "fallthrough_statement"):
             return NORET
         return self._effect(s)
-
-    def _effect_excluding_literals(self, node: Node) -> bool:
-        if self._closes(node):
-            return True
-        hit = False
-        for u in self._uses(node):
-            eff = self._classify_use(u)
-            if eff == "close":
-                return True
-            if eff == "transfer":
-                self.out.transfers.append(u)
-                hit = True
-        return hit
 
     def _mentions_var(self, node: Node) -> bool:
         return any(n.type == "identifier" and P.text(n) == self.r.var for n in P.descendants(node))

@@ -47,12 +47,9 @@ def _quote_go(s: str) -> str:
 
 
 def write_response_file(path: str, args: list[str]) -> None:
-    data = "".join(_quote_go(a) + "\n" for a in args)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    from ..paths import write_private
+
+    write_private(path, "".join(_quote_go(a) + "\n" for a in args).encode("utf-8"))
 
 
 @dataclass

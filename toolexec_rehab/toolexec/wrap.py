@@ -151,26 +151,12 @@ def _log_rejection(importpath: str, detail: str) -> None:
         print(f"REHAB: fallback {importpath}: {detail}", file=sys.stderr)
 
 
-def _write_private(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     """Analyze and rewrite; returns (new argv, patch log lines) or None when nothing changes."""
     from ..analysis import Analyzer
     from ..golang import parse as P
     from ..golang.package import Package, load_file
+    from ..paths import write_private
     from ..rules.engine import apply_fixes
 
     files = []
@@ -220,7 +206,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             while dest in replaced.values():
                 n += 1
                 dest = os.path.join(outdir, f"{n}_{os.path.basename(gf.path)}")
-            _write_private(dest, header + res.new_src)
+            write_private(dest, header + res.new_src)
             replaced[gf.path] = dest
             for fd in applied:
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
