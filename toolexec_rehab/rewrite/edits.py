@@ -21,14 +21,11 @@ class EditConflict(Exception):
 
 
 def merge(edits: list[Edit]) -> list[Edit]:
-    """Sort, drop exact duplicates, and refuse overlapping edits."""
+    """Sort, drop exact duplicates, and refuse overlapping edits (two insertions at one point are kept)."""
     out: list[Edit] = []
     for e in sorted(set(edits)):
         if out and e.start < out[-1].end:
             raise EditConflict(f"edits overlap at bytes {out[-1].start}-{out[-1].end} and {e.start}-{e.end}")
-        if out and e.start == out[-1].start == out[-1].end == e.end:
-            # two insertions at one point: keep both, in a stable order
-            pass
         out.append(e)
     return out
 

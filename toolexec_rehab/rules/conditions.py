@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..golang import parse as P
 from ..golang.package import enclosing_function
-from .flow import Flow, Resource
+from .flow import Flow, Resource, contains
 
 
 class Params(BaseModel):
@@ -117,7 +117,7 @@ def fresh_name(rv, base: str, fn, f) -> str:
     """base, base2, base3...: the first name not declared anywhere in the function."""
     used = {P.text(n) for n in P.descendants(fn) if n.type == "identifier"}
     name, i = base, 1
-    while name in used or rv.lookup(name, fn, f) not in (None,):
+    while name in used or rv.lookup(name, fn, f) is not None:
         i += 1
         name = f"{base}{i}"
     return name
@@ -240,10 +240,11 @@ def cond_returns_error(ctx: dict, p: ReturnsErrorParams) -> bool:
         if operand is not None and operand.type == "identifier" and _opened_readonly(rv, f, operand):
             return False
     fnode = enclosing_function(call)
+    fixable = _returns_error(fnode)
     ctx.update(callee=name, callee_text=P.text(call.child_by_field_name("function")), call=P.text(call),
-               stmt=call.parent, func=fnode, fixable=_returns_error(fnode),
-               why_no_fix=None if _returns_error(fnode) else "the function does not return an error")
-    ctx["zeros"] = _zero_values(fnode) if ctx["fixable"] else ""
+               stmt=call.parent, func=fnode, fixable=fixable,
+               why_no_fix=None if fixable else "the function does not return an error",
+               zeros=_zero_values(fnode) if fixable else "")
     return True
 
 
@@ -299,16 +300,13 @@ def _known_nonnil(ret, name: str, fnode) -> bool:
         if a == fnode:
             return False
         if a.type == "if_statement":
-            return _contains(a.child_by_field_name("consequence"), ret) and \
+            cons = a.child_by_field_name("consequence")
+            return cons is not None and contains(cons, ret) and \
                 _implies_nonnil(a.child_by_field_name("condition"), name)
         if a.type == "expression_case":
             vals = P.named_children(a.child_by_field_name("value"))
             return len(vals) == 1 and _implies_nonnil(vals[0], name)
     return False
-
-
-def _contains(outer, inner) -> bool:
-    return outer is not None and outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
 class ForeignErrorParams(Params):

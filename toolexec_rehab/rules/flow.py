@@ -240,7 +240,7 @@ class Flow:
                     return "none"
                 rvals = P.named_children(right)
                 lvals = P.named_children(p.child_by_field_name("left"))
-                idx = next((i for i, a in enumerate(rvals) if a == use or _contains(a, use)), -1)
+                idx = next((i for i, a in enumerate(rvals) if a == use or contains(a, use)), -1)
                 if 0 <= idx < len(lvals) and P.text(lvals[idx]) == "_":
                     return "none"
                 return "transfer"  # stored in a field, global, map, slice or another variable
@@ -493,7 +493,7 @@ class Flow:
         return out
 
 
-def _contains(outer: Node, inner: Node) -> bool:
+def contains(outer: Node, inner: Node) -> bool:
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
