@@ -101,10 +101,12 @@ def build_packages(inp: PackageInput, loaded: dict[str, GoFile] | None = None) -
 
 
 class Analyzer:
-    def __init__(self, goroot: str | None = None, rules=None, modes: dict[str, str] | None = None):
+    def __init__(self, goroot: str | None = None, rules=None, modes: dict[str, str] | None = None,
+                 source: bool = False):
         self.api: StdAPI = load_api(goroot)
         self.rules = rules if rules is not None else load_rules()
-        self.engine = Engine(self.rules, self.api, modes=modes)
+        # source=True: fixes for the source tree (fix, check), which may add imports; a build's may not
+        self.engine = Engine(self.rules, self.api, modes=modes, source=source)
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
         return self.engine.analyze(pkg, only)

@@ -1,4 +1,7 @@
-"""Command line: `toolexec-rehab check ...` and friends. Exit codes: 0 clean, 1 findings, 2 error."""
+"""Command line: commands and flags only; the work is in pipeline.py and friends.
+
+Exit codes: 0 clean / done, 1 findings (check) or a non-empty diff (fix --diff), 2 error.
+"""
 
 from __future__ import annotations
 
@@ -12,58 +15,333 @@ from . import __version__
 PROG = "toolexec-rehab"
 
 
-def _display(path: str) -> str:
-    """go vet's convention: relative to the working directory when that is shorter."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    if rel.startswith(".."):
-        return path
-    return rel if rel.startswith(".") else "./" + rel
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own exit code is 2 as well; keep the message to one line
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Find and fix Go resource leaks; "
-                                "also a go build -toolexec wrapper (GOFLAGS=-toolexec=toolexec-rehab).")
+    p = _Parser(prog=PROG, description="Find and fix Go resource leaks; "
+                "also a go build -toolexec wrapper (GOFLAGS=-toolexec=toolexec-rehab).")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+
     c = sub.add_parser("check", help="report findings without building (exit 1 when there are any)")
-    c.add_argument("--format", choices=("text", "json"), default="text")
-    c.add_argument("--rules", help="comma-separated rule ids to run (default: all)")
+    c.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    c.add_argument("--rules", help="comma-separated rule ids to run (default: the config's, else all enabled)")
     c.add_argument("patterns", nargs="*", metavar="PATTERN", help="./..., directories or .go files")
-    r = sub.add_parser("rules", help="list the rules")
-    r.add_argument("action", nargs="?", choices=("list",), default="list")
+
+    f = sub.add_parser("fix", help="fix the source: print a diff (default) or write the files")
+    g = f.add_mutually_exclusive_group()
+    g.add_argument("--diff", action="store_true", help="print a unified diff (exit 1 when it is not empty)")
+    g.add_argument("--write", action="store_true", help="change the files in place, atomically")
+    f.add_argument("--rules", help="comma-separated rule ids to apply")
+    f.add_argument("--from-trace", metavar="TRACE_JSON", help="fix only the sites a `trace --json` run confirmed")
+    f.add_argument("--no-verify", action="store_true", help="skip building the fixed packages before writing")
+    f.add_argument("patterns", nargs="*", metavar="PATTERN")
+
+    o = sub.add_parser("overlay", help="write a go build -overlay JSON with the fixed sources")
+    o.add_argument("-o", dest="output", metavar="FILE", help="overlay file (default: stdout); "
+                   "the fixed sources go to FILE.d/")
+    o.add_argument("--rules", help="comma-separated rule ids to apply")
+    o.add_argument("patterns", nargs="*", metavar="PATTERN")
+
+    e = sub.add_parser("explain", help="explain a finding (ast-node-<id>) or a rule")
+    e.add_argument("what", metavar="ast-node-ID|RULE")
+    e.add_argument("patterns", nargs="*", metavar="PATTERN", help="where to look for the node (default ./...)")
+
+    r = sub.add_parser("rules", help="list the rules, or validate a rule directory")
+    r.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
+    r.add_argument("dir", nargs="?", metavar="DIR")
+
+    a = sub.add_parser("audit", help="check the audit log's hash chain")
+    a.add_argument("action", choices=("verify",))
+    a.add_argument("--log", metavar="FILE", help="the log (default: the config's audit_log)")
+    a.add_argument("--head", metavar="HASH", help="also require this head hash (recorded earlier)")
     return p
 
 
 def main(argv: list[str]) -> int:
+    from .vettool import looks_like_vet
+
+    if looks_like_vet(argv):  # go vet -vettool: -V=full, -flags, [flags] vet.cfg
+        from .vettool import main as vet_main
+
+        return vet_main(argv)
     p = _parser()
     args = p.parse_args(argv)
     if args.cmd is None:
         p.print_help(sys.stderr)
         return 2
+    handlers = {"check": cmd_check, "fix": cmd_fix, "overlay": cmd_overlay, "explain": cmd_explain,
+                "rules": cmd_rules, "audit": cmd_audit}
     try:
-        if args.cmd == "check":
-            return cmd_check(args)
-        if args.cmd == "rules":
-            return cmd_rules(args)
+        return handlers[args.cmd](args)
     except BrokenPipeError:
         return 0
-    except Exception as e:  # noqa: BLE001 - every error is a clean message + exit 2
-        from .analysis import UsageError
-        from .rules.loader import RuleError
-
-        if isinstance(e, (UsageError, RuleError)):
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - every user error is a clean message + exit 2
+        if _is_user_error(e):
             print(f"{PROG}: {e}", file=sys.stderr)
             return 2
         raise
-    return 2
 
 
-def cmd_rules(args) -> int:
+def _is_user_error(e: Exception) -> bool:
+    from .analysis import UsageError
+    from .audit import AuditError
+    from .config import ConfigError
+    from .rules.loader import RuleError
+
+    return isinstance(e, (UsageError, RuleError, ConfigError, AuditError))
+
+
+# ------------------------------------------------------------------ check
+
+def cmd_check(args) -> int:
+    from . import pipeline as PL
+
+    run = PL.analyze(args.patterns, args.rules)
+    if run.errors:
+        for e in run.errors:
+            print(e, file=sys.stderr)
+        return 2
+    findings = run.findings
+    if args.format == "json":
+        json.dump([f.to_json(PL.display(f.file.origin)) for f in findings], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif args.format == "sarif":
+        from .output.sarif import render
+
+        json.dump(render(findings, run.rules, PL.display), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for f in findings:
+            print(f"{PL.display(f.file.origin)}:{f.line}:{f.column}: {f.message} ({f.rule})")
+    return 1 if findings else 0
+
+
+# ------------------------------------------------------------------ fix
+
+def _trace_ids(path: str | None) -> set[str] | None:
+    if not path:
+        return None
+    from .analysis import UsageError
+
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such trace file")
+    try:
+        from .runtime.report import confirmed_ids
+    except ImportError:
+        raise UsageError("--from-trace: this build has no runtime support") from None
+    try:
+        return confirmed_ids(path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def _fixes(args, label: str):
+    from . import pipeline as PL
+    from .analysis import UsageError
+
+    run = PL.analyze(args.patterns, args.rules, fix_only=True, label=label)
+    if run.errors:
+        raise UsageError("cannot fix files with syntax errors:\n" + "\n".join(run.errors))
+    only = _trace_ids(getattr(args, "from_trace", None))
+    return run, PL.fixed_files(run.findings, only)
+
+
+def cmd_fix(args) -> int:
+    from . import pipeline as PL
+    from .analysis import UsageError
+    from .paths import write_private
+
+    run, fixed = _fixes(args, "fix")
+    # everything is computed before anything is written
+    new = {ff.file.origin: PL.source_form(ff) for ff in fixed}
+    for ff in fixed:
+        for fd, why in ff.rejected:
+            print(f"{PL.display(ff.file.origin)}:{fd.line}: {fd.rule} ({fd.node_id}) not fixed: {why}", file=sys.stderr)
+    if not args.write:
+        for ff in fixed:
+            sys.stdout.write(PL.unified_diff(ff.file.origin, ff.file.src, new[ff.file.origin]))
+        return 1 if fixed else 0
+    if not args.no_verify:
+        errors = PL.verify_build(new)
+        if errors:
+            raise UsageError("nothing written:\n" + "\n".join(errors))
+    entries = []
+    for ff in fixed:
+        st = os.stat(ff.file.origin)
+        with open(ff.file.origin, "rb") as fh:
+            if fh.read() != ff.file.src:
+                raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
+        for fd in ff.applied:
+            entries.append({"rule": fd.rule, "node_id": fd.node_id, "file": ff.file.id_path(), "line": fd.line,
+                            "patch_hash": PL.patch_hash(fd)})
+        ff.mode = st.st_mode & 0o7777
+    for ff in fixed:
+        write_private(ff.file.origin, new[ff.file.origin])
+        os.chmod(ff.file.origin, ff.mode)  # keep the user's permissions, not our private 0600
+        print(f"fixed {PL.display(ff.file.origin)}: " + ", ".join(f"{fd.rule}@{fd.line}" for fd in ff.applied),
+              file=sys.stderr)
+    log = run.cfg.audit_path()
+    if log and entries:
+        from .audit import append
+
+        append(log, entries, source="fix --write")
+    return 0
+
+
+# ------------------------------------------------------------------ overlay
+
+def cmd_overlay(args) -> int:
+    from .paths import cache_dir, write_private
+
+    _, fixed = _fixes(args, "overlay")
+    if args.output:
+        out = os.path.abspath(args.output)
+        if os.path.isdir(out):
+            from .analysis import UsageError
+
+            raise UsageError(f"-o {args.output}: is a directory")
+        store = out + ".d"
+    else:
+        import hashlib
+
+        h = hashlib.sha256("\0".join(ff.file.origin for ff in fixed).encode()).hexdigest()[:16]
+        store = os.path.join(cache_dir(), "overlay", h)
+    replace = {}
+    for i, ff in enumerate(fixed):
+        # line-preserving, like a build: positions in compiler errors and panics stay right
+        dest = os.path.join(store, f"{i:03d}_{os.path.basename(ff.file.origin)}")
+        write_private(dest, ff.new_src)
+        replace[ff.file.origin] = dest
+    doc = json.dumps({"Replace": replace}, indent=2) + "\n"
+    if args.output:
+        write_private(out, doc.encode())
+        print(f"{len(replace)} file(s) in {args.output}; use: go build -overlay {args.output} ...", file=sys.stderr)
+    else:
+        sys.stdout.write(doc)
+    return 0
+
+
+# ------------------------------------------------------------------ explain
+
+def cmd_explain(args) -> int:
+    from .analysis import UsageError
+
+    what = args.what
+    if what.startswith("ast-node-"):
+        return _explain_node(what, args.patterns)
     from .rules.loader import all_rules
 
+    for lr in all_rules():
+        if lr.id == what:
+            _explain_rule(lr)
+            return 0
+    raise UsageError(f"{what}: not a rule id or ast-node-<id> (see `{PROG} rules list`)")
+
+
+def _explain_rule(lr) -> None:
+    r = lr.rule
+    print(f"{r.id}: {r.summary}")
+    print(f"  severity: {r.severity}   mode: {r.mode}   enabled by default: {'yes' if r.enabled else 'no (opt-in)'}"
+          f"   changes behaviour: {'yes' if r.changes_behavior else 'no'}")
+    print(f"  defined in: {lr.path}")
+    print()
+    for line in r.rationale.strip().splitlines():
+        print(f"  {line}")
+    for ex in r.examples:
+        print()
+        print(f"  example{': ' + ex.name if ex.name else ''}")
+        print("    before:")
+        for line in ex.before.rstrip().splitlines():
+            print(f"      {line}")
+        if ex.after is not None:
+            print("    after:")
+            for line in ex.after.rstrip().splitlines():
+                print(f"      {line}")
+        else:
+            print("    (reported, not fixed)")
+
+
+def _explain_node(node_id: str, patterns: list[str]) -> int:
+    from . import pipeline as PL
+    from .analysis import UsageError
+
+    run = PL.analyze(patterns, label="explain")
+    hits = [f for f in run.findings if f.node_id == node_id]
+    if not hits:
+        raise UsageError(f"{node_id}: no such finding in {' '.join(patterns) or './...'} "
+                         "(node ids come from `check`; the code may have changed since)")
+    fd = hits[0]
+    lr = next(r for r in run.rules if r.id == fd.rule)
+    path = PL.display(fd.file.origin)
+    print(f"{node_id}: {fd.rule} ({fd.severity})")
+    print(f"  at:       {path}:{fd.line}:{fd.column} in {fd.func or 'package scope'}")
+    print(f"  message:  {fd.message}")
+    print(f"  rule:     {lr.rule.summary}")
+    lines = fd.file.src.decode("utf-8", "replace").splitlines()
+    row = fd.node.start_point[0]
+    print("  source:")
+    for i in range(max(0, row - 2), min(len(lines), row + 3)):
+        mark = ">" if i == row else " "
+        print(f"   {mark}{fd.file.orig_line(i):5} | {lines[i]}")
+    ev = fd.evidence or {}
+    print("  evidence:")
+    if ev.get("callee"):
+        print(f"    acquired by {ev['callee']}")
+    if ev.get("error_check_line"):
+        print(f"    error checked at line {ev['error_check_line']}")
+    if ev.get("leak_lines"):
+        print(f"    left open on the path(s) leaving at line(s) {', '.join(map(str, ev['leak_lines']))}")
+    if ev.get("transfer_lines"):
+        print(f"    escapes (ownership passed on) at line(s) {', '.join(map(str, ev['transfer_lines']))}")
+    if ev.get("in_loop"):
+        print("    acquired inside a loop")
+    if fd.fix:
+        (ff,) = PL.fixed_files([fd]) or [None]
+        if ff is not None:
+            print("  fix (before/after):")
+            for line in PL.unified_diff(fd.file.origin, fd.file.src, PL.source_form(ff)).splitlines()[2:]:
+                print(f"    {line}")
+    else:
+        print(f"  not fixed: {fd.why_no_fix or 'no fix'}")
+    return 0
+
+
+# ------------------------------------------------------------------ rules, audit
+
+def cmd_rules(args) -> int:
+    from .analysis import UsageError
+    from .rules.loader import all_rules, load_dir
+
+    if args.action == "validate":
+        if not args.dir:
+            raise UsageError("rules validate: which directory? (rules validate DIR)")
+        d = os.path.abspath(args.dir)
+        if not os.path.isdir(d):
+            raise UsageError(f"{args.dir}: no such directory")
+        t = os.path.join(d, "templates")
+        rules = load_dir(d, t if os.path.isdir(t) else d)
+        if not rules:
+            raise UsageError(f"{args.dir}: no rule files (*.yaml)")
+        from .rules.examples import check_examples
+
+        problems = check_examples(rules)
+        for msg in problems:
+            print(msg, file=sys.stderr)
+        if problems:
+            return 2
+        for lr in rules:
+            print(f"ok  {lr.id:24} {os.path.relpath(lr.path)}")
+        return 0
+    if args.dir:
+        raise UsageError("rules list takes no directory")
     for lr in all_rules():
         r = lr.rule
         state = "" if r.enabled else " (opt-in)"
@@ -71,41 +349,22 @@ def cmd_rules(args) -> int:
     return 0
 
 
-def _selected_rules(spec: str | None):
-    from .rules.loader import load_rules
+def cmd_audit(args) -> int:
+    from .analysis import UsageError
+    from .audit import verify
+    from .config import load_config
 
-    if spec:
-        want = {x.strip() for x in spec.split(",") if x.strip()}
-        return load_rules(want)
-    return load_rules()
-
-
-def cmd_check(args) -> int:
-    from .analysis import Analyzer, build_packages, expand_patterns, go_env_goroot
-    from .syntax import syntax_errors
-
-    inputs = expand_patterns(args.patterns)
-    from .rules.loader import parse_modes
-
-    analyzer = Analyzer(go_env_goroot(), rules=_selected_rules(args.rules),
-                        modes=parse_modes(os.environ.get("REHAB_MODES")))
-    findings = []
-    errors = []
-    for inp in inputs:
-        for pkg in build_packages(inp):
-            for f in pkg.files:
-                if f.has_error and (inp.report is None or f.path in inp.report):
-                    errors.extend(syntax_errors(f))
-            findings.extend(analyzer.analyze(pkg, inp.report))
-    if errors:
-        for e in errors:
-            print(e, file=sys.stderr)
-        return 2
-    findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
-    if args.format == "json":
-        json.dump([f.to_json(_display(f.file.origin)) for f in findings], sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for f in findings:
-            print(f"{_display(f.file.origin)}:{f.line}:{f.column}: {f.message} ({f.rule})")
-    return 1 if findings else 0
+    log = args.log or load_config().audit_path()
+    if not log:
+        raise UsageError("no audit log: pass --log FILE or set audit_log in .rehab.yaml")
+    n, head, problems = verify(log)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if args.head and head != args.head:
+        print(f"{log}: head is {head}, expected {args.head}: entries were removed or added at the end",
+              file=sys.stderr)
+        return 1
+    if problems:
+        return 1
+    print(f"{log}: {n} entries, chain intact, head {head}")
+    return 0

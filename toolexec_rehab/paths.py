@@ -18,13 +18,18 @@ def builtin_dirs() -> tuple[str, str]:
 
 
 def extra_rule_dirs() -> list[tuple[str, str]]:
-    """User rule directories from REHAB_RULE_DIRS (os.pathsep-separated): (patterns, templates) pairs.
+    """User rule directories from REHAB_RULE_DIRS (os.pathsep-separated) and the config's
+    rule_dirs: (patterns, templates) pairs.
 
     A directory holds <rule>.yaml files and either a templates/ subdirectory or
     the templates themselves.
     """
+    from .config import load_config
+
     out = []
-    for d in filter(None, os.environ.get("REHAB_RULE_DIRS", "").split(os.pathsep)):
+    dirs = list(filter(None, os.environ.get("REHAB_RULE_DIRS", "").split(os.pathsep)))
+    dirs += [d for d in load_config().rule_dirs if d not in dirs]
+    for d in dirs:
         d = os.path.abspath(d)
         t = os.path.join(d, "templates")
         out.append((d, t if os.path.isdir(t) else d))

@@ -323,8 +323,12 @@ def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
     err = vals[-1]
     name = P.text(err)
     fmt = next((k for k, v in f.imports.items() if v == "fmt"), None)
+    imports = []
     if fmt is None:
-        return False
+        # the source can gain an import (fix); a build cannot
+        if not ctx.get("source_mode") or "fmt" in f.imports:
+            return False
+        fmt, imports = "fmt", ["fmt"]
     fnode = enclosing_function(ret)
     if fnode is None or not _returns_error(fnode):
         return False
@@ -357,7 +361,7 @@ def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
         return False
     from ..golang.package import function_name
 
-    ctx.update(var=name, handle=name, target=err, fmt=fmt, func_name=function_name(fnode).replace("$lit", ""),
+    ctx.update(imports=imports, var=name, handle=name, target=err, fmt=fmt, func_name=function_name(fnode).replace("$lit", ""),
                callee_text=P.text(rhs[0].child_by_field_name("function")), fixable=True, stmt=ret)
     return True
 

@@ -75,9 +75,11 @@ def node_id(id_path: str, func: str, rule: str, code: str, occurrence: int) -> s
 
 
 class Engine:
-    def __init__(self, rules: list[LoadedRule], api: StdAPI, modes: dict[str, str] | None = None):
+    def __init__(self, rules: list[LoadedRule], api: StdAPI, modes: dict[str, str] | None = None,
+                 source: bool = False):
         self.rules = rules
         self.api = api
+        self.source = source
         self.modes = modes or {}  # rule id -> "fix" | "report", overriding the rule's default
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
@@ -109,7 +111,8 @@ class Engine:
                 if node.id in seen:
                     continue
                 seen.add(node.id)
-                ctx = {"resolver": rv, "file": f, "node": node, "captures": caps, "rule": rule}
+                ctx = {"resolver": rv, "file": f, "node": node, "captures": caps, "rule": rule,
+                       "source_mode": self.source}
                 if not all(fn(ctx, params) for _, params, fn in lr.conditions):
                     continue
                 out.append(self._finding(lr, f, node, ctx))
@@ -159,6 +162,8 @@ class Engine:
         if not all(e.line_preserving_in(f.src) for e in edits):
             fd.why_no_fix = "template output would move lines"
             return fd
+        for path in ctx.get("imports") or ():
+            edits.append(import_edit(f, path))
         fd.fix = edits
         return fd
 
@@ -196,6 +201,20 @@ class Engine:
             text = render(lr.template_dirs, rule.fix.template, tctx)
             return [E.Edit(target.start_byte, target.end_byte, text)] if text else None
         return None
+
+
+def import_edit(f: GoFile, path: str) -> E.Edit:
+    """Add `import "path"` without moving a line: `import ("path"; ...` or `package p; import "path"`.
+    Source mode only (a build cannot add imports); gofmt then puts it on its own line."""
+    for c in f.root.children:
+        if c.type == "import_declaration":
+            lst = next((x for x in c.children if x.type == "import_spec_list"), None)
+            if lst is not None:
+                at = lst.start_byte + 1  # after "("
+                return E.Edit(at, at, f'"{path}"; ')
+            return E.Edit(c.start_byte, c.start_byte, f'import "{path}"; ')
+    pkg = next(c for c in f.root.children if c.type == "package_clause")
+    return E.Edit(pkg.end_byte, pkg.end_byte, f'; import "{path}"')
 
 
 @dataclass

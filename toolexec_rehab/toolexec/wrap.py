@@ -16,7 +16,14 @@ import time
 from .. import __version__
 from .compileargs import CompileArgs
 
-CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS", "REHAB_MODES", "REHAB_VERBOSE")
+CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS",
+              "REHAB_MODES", "REHAB_VERBOSE", "REHAB_CONFIG", "REHAB_INSTRUMENT", "REHAB_TRACE", "REHAB_AUDIT_LOG")
+
+
+def _config():
+    from ..config import load_config
+
+    return load_config()
 
 
 def _verbose() -> bool:
@@ -32,6 +39,16 @@ def config_digest() -> str:
     h.update(rules_digest().encode())
     for k in CONFIG_ENV:
         h.update(f"{k}={os.environ.get(k, '')}\0".encode())
+    cfg = _config()
+    h.update(f"config={cfg.digest()}\0".encode())
+    trace = cfg.trace() if cfg.fix_policy() == "confirmed" else None
+    if trace:
+        # fix: confirmed applies what the trace confirmed: a new trace is a new build
+        try:
+            with open(trace, "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+        except OSError:
+            h.update(b"no trace")
     return h.hexdigest()[:16]
 
 
@@ -44,7 +61,11 @@ def version_full(argv: list[str]) -> int:
         sys.stdout.write(out)
         return r.returncode
     line = out.rstrip("\n")
-    suffix = "rehab" + config_digest()
+    try:
+        suffix = "rehab" + config_digest()
+    except Exception as e:  # noqa: BLE001 - a bad .rehab.yaml or rule file: say so and stop the build
+        print(f"toolexec-rehab: {e}", file=sys.stderr)
+        return 2
     fields = line.split()
     if len(fields) >= 3 and fields[2] == "devel" and fields[-1].startswith("buildID="):
         # devel toolchains: cmd/go keys on the content ID, the part after the last '/'
@@ -91,33 +112,20 @@ def _origin(path: str, objdir: str | None) -> str | None:
     return os.path.abspath(path)
 
 
-def _glob_match(importpath: str, patterns: str) -> bool:
-    import fnmatch
-
-    for pat in (p.strip() for p in patterns.split(",")):
-        if not pat:
-            continue
-        if pat.endswith("/..."):
-            base = pat[:-4]
-            if importpath == base or importpath.startswith(base + "/"):
-                return True
-        elif fnmatch.fnmatchcase(importpath, pat):
-            return True
-    return False
-
-
 def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
     """(compile input, original file) pairs that are ours to analyze; [] means pass through."""
-    if os.environ.get("REHAB_FIX", "").lower() in ("off", "0", "false", "no"):
+    from ..config import glob_match
+
+    cfg = _config()
+    if cfg.fix_policy() == "off" and not cfg.instrument():
         return []
     importpath = os.environ.get("TOOLEXEC_IMPORTPATH") or ca.package_path or ""
     importpath = importpath.split(" [", 1)[0]
     scope = os.environ.get("REHAB_SCOPE", "user")
-    excl = os.environ.get("REHAB_EXCLUDE", "")
-    if excl and _glob_match(importpath, excl):
+    incl, excl = cfg.package_globs()
+    if excl and glob_match(importpath, excl):
         return []
-    incl = os.environ.get("REHAB_PACKAGES", "")
-    forced = bool(incl) and _glob_match(importpath, incl)
+    forced = bool(incl) and glob_match(importpath, incl)
     if incl and not forced:
         return []
     goroot = ca.goroot
@@ -151,6 +159,25 @@ def _log_rejection(importpath: str, detail: str) -> None:
         print(f"REHAB: fallback {importpath}: {detail}", file=sys.stderr)
 
 
+_APPLIED: list = []  # findings whose fixes this compile applied (for the audit log)
+
+
+def _audit_applied() -> None:
+    """build.audit: append the fixes this compile applied; never fails the build."""
+    try:
+        cfg = _config()
+        log = cfg.audit_path()
+        if not (cfg.build.audit and log and _APPLIED):
+            return
+        from ..audit import append
+        from ..pipeline import patch_hash
+
+        append(log, [{"rule": fd.rule, "node_id": fd.node_id, "file": fd.file.id_path(), "line": fd.line,
+                      "patch_hash": patch_hash(fd)} for fd in _APPLIED], source="build")
+    except Exception as e:  # noqa: BLE001
+        _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"), f"audit log: {type(e).__name__}: {e}")
+
+
 def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     """Analyze and rewrite; returns (new argv, patch log lines) or None when nothing changes."""
     from ..analysis import Analyzer
@@ -171,14 +198,12 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         files.append(gf)
     if not files:
         return None
-    enabled = os.environ.get("REHAB_RULES")
-    from ..rules.loader import load_rules, parse_modes
+    from ..pipeline import select_rules
 
-    rules = load_rules({r.strip() for r in enabled.split(",")} if enabled else None)
-    modes = parse_modes(os.environ.get("REHAB_MODES"))
+    cfg = _config()
     # a build only applies fixes: report-only rules would cost time and change nothing
-    rules = [r for r in rules if modes.get(r.id, r.rule.mode) == "fix" and r.rule.fix is not None]
-    if not rules:
+    rules, modes = select_rules(cfg, fix_only=True)
+    if not rules or cfg.fix_policy() == "off":
         return None
     analyzer = Analyzer(ca.goroot, rules=rules, modes=modes)
     groups: dict[str, list] = {}
@@ -209,6 +234,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             write_private(dest, header + res.new_src)
             replaced[gf.path] = dest
             for fd in applied:
+                _APPLIED.append(fd)
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
     if not replaced:
         return None
@@ -249,6 +275,7 @@ def run_compile(argv: list[str]) -> int:
         os.execv(argv[0], argv)
     sys.stdout.buffer.write(r.stdout)
     sys.stderr.buffer.write(r.stderr)
+    _audit_applied()
     if _verbose():
         for line in log:
             print(line, file=sys.stderr)

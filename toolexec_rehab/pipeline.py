@@ -1,0 +1,243 @@
+"""Source-side runs of the one pipeline: patterns -> packages -> findings -> fixed sources.
+
+`check`, `fix`, `overlay` and `explain` all come through here; the build (toolexec/wrap.py)
+and `go vet -vettool` share the same Analyzer and rule selection (`select_rules`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_env_goroot
+from .config import Config, load_config, package_selected
+from .golang.package import GoFile, find_module
+from .rules.engine import Finding, apply_fixes
+from .rules.loader import LoadedRule, all_rules
+
+
+def select_rules(cfg: Config, spec: str | None = None, fix_only: bool = False) -> tuple[list[LoadedRule], dict]:
+    """The active rules and their modes: --rules / REHAB_RULES, else the config, else each rule's default."""
+    rules = all_rules()
+    known = {r.id for r in rules}
+    cfg.check_rule_ids(known)
+    modes = cfg.modes()
+    unknown_modes = set(modes) - known
+    if unknown_modes:
+        raise UsageError(f"REHAB_MODES: unknown rule(s): {', '.join(sorted(unknown_modes))}")
+    spec = spec if spec is not None else os.environ.get("REHAB_RULES")
+    if spec:
+        want = {x.strip() for x in spec.split(",") if x.strip()}
+        unknown = want - known
+        if unknown:
+            raise UsageError(f"unknown rule(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+        rules = [r for r in rules if r.id in want]
+    else:
+        def on(r):
+            s = cfg.rules.get(r.id)
+            return s.enabled if s is not None and s.enabled is not None else r.rule.enabled
+        rules = [r for r in rules if on(r)]
+    if fix_only:
+        rules = [r for r in rules if modes.get(r.id, r.rule.mode) == "fix" and r.rule.fix is not None]
+    return rules, modes
+
+
+def import_path(directory: str) -> str | None:
+    mod = find_module(directory)
+    if not mod:
+        return None
+    root, modpath = mod
+    rel = os.path.relpath(directory, root).replace(os.sep, "/")
+    return modpath if rel == "." else f"{modpath}/{rel}"
+
+
+class Progress:
+    """`[12/40] ./internal/store` on one line of stderr, only when stderr is a terminal and not in CI."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.n = total, label, 0
+        self.on = total > 1 and sys.stderr.isatty() and not os.environ.get("CI") \
+            and os.environ.get("TERM") != "dumb"
+
+    def step(self, what: str) -> None:
+        self.n += 1
+        if self.on:
+            width = 24
+            done = width * self.n // self.total
+            sys.stderr.write(f"\r\x1b[K{self.label} [{'#' * done}{'.' * (width - done)}] {self.n}/{self.total} {what}"[:200])
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.on:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@dataclass
+class Run:
+    cfg: Config
+    rules: list[LoadedRule]
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool = False,
+            label: str = "check", source: bool = True) -> Run:
+    cfg = load_config()
+    rules, modes = select_rules(cfg, rules_spec, fix_only)
+    inputs = expand_patterns(patterns)
+    include, exclude = cfg.package_globs()
+    if include or exclude:
+        inputs = [i for i in inputs if package_selected(import_path(i.directory) or i.directory, include, exclude)]
+    run = Run(cfg, rules)
+    analyzer = Analyzer(go_env_goroot(), rules=rules, modes=modes, source=source)
+    from .syntax import syntax_errors
+
+    bar = Progress(len(inputs), label)
+    try:
+        for inp in inputs:
+            bar.step(_display(inp.directory))
+            for pkg in build_packages(inp):
+                for f in pkg.files:
+                    if f.has_error and (inp.report is None or f.path in inp.report):
+                        run.errors.extend(syntax_errors(f))
+                run.findings.extend(analyzer.analyze(pkg, inp.report))
+    finally:
+        bar.done()
+    run.findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
+    return run
+
+
+def _display(path: str) -> str:
+    """go vet's convention: relative to the working directory when that is shorter."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    if rel.startswith(".."):
+        return path
+    return rel if rel.startswith(".") else "./" + rel
+
+
+display = _display
+
+
+# ------------------------------------------------------------------ fixes
+
+def patch_hash(fd: Finding) -> str:
+    """Identifies one fix: the file and its byte edits."""
+    h = hashlib.sha256(fd.file.origin.encode() + b"\0")
+    for e in sorted(fd.fix or []):
+        h.update(f"{e.start}:{e.end}:".encode() + e.text.encode() + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass
+class FixedFile:
+    file: GoFile
+    new_src: bytes
+    applied: list[Finding]
+    rejected: list[tuple[Finding, str]]
+
+
+def fixed_files(findings: list[Finding], only_ids: set[str] | None = None) -> list[FixedFile]:
+    """Apply every fix (line-preserving, as a build would); one entry per changed file."""
+    by_file: dict[int, list[Finding]] = {}
+    files: dict[int, GoFile] = {}
+    for fd in findings:
+        if not fd.fix or (only_ids is not None and fd.node_id not in only_ids):
+            continue
+        by_file.setdefault(id(fd.file), []).append(fd)
+        files[id(fd.file)] = fd.file
+    out = []
+    for k, fds in by_file.items():
+        res = apply_fixes(files[k], fds)
+        if res.new_src is None:
+            continue
+        rejected = {id(x) for x, _ in res.rejected}
+        out.append(FixedFile(files[k], res.new_src, [x for x in fds if id(x) not in rejected], res.rejected))
+    out.sort(key=lambda x: x.file.origin)
+    return out
+
+
+def gofmt_path() -> str | None:
+    goroot = go_env_goroot()
+    if goroot and os.path.isfile(os.path.join(goroot, "bin", "gofmt")):
+        return os.path.join(goroot, "bin", "gofmt")
+    return shutil.which("gofmt")
+
+
+def gofmt(src: bytes, name: str) -> bytes:
+    g = gofmt_path()
+    if g is None:
+        raise UsageError("gofmt not found (is Go installed and on PATH?)")
+    r = subprocess.run([g], input=src, capture_output=True, timeout=120)
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().replace("<standard input>", name)
+        raise UsageError(f"internal error: the fixed {name} does not gofmt: {msg}")
+    return r.stdout
+
+
+def source_form(ff: FixedFile) -> bytes:
+    """What `fix` writes: gofmt'd, unless the user's file was not gofmt-clean to begin with
+    (then only our lines change, and gofmt would reformat theirs)."""
+    src = ff.file.src
+    try:
+        clean = gofmt(src, ff.file.origin) == src
+    except UsageError:
+        clean = False
+    return gofmt(ff.new_src, ff.file.origin) if clean else ff.new_src
+
+
+def unified_diff(path: str, old: bytes, new: bytes) -> str:
+    import difflib
+
+    a = old.decode("utf-8", "replace").splitlines(keepends=True)
+    b = new.decode("utf-8", "replace").splitlines(keepends=True)
+    rel = _display(path).removeprefix("./")
+    lines = list(difflib.unified_diff(a, b, f"a/{rel}", f"b/{rel}", n=3))
+    return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in lines)
+
+
+def verify_build(replacements: dict[str, bytes]) -> list[str]:
+    """Type-check the fixed packages with `go build -overlay` (`go vet` for test files) before
+    anything is written. Returns error lines; [] when they build (or did not build before either)."""
+    import json
+    import tempfile
+
+    if not replacements or not shutil.which("go"):
+        return []
+    with tempfile.TemporaryDirectory(prefix="rehab-verify-") as tmp:
+        os.chmod(tmp, 0o700)
+        ov = {}
+        for i, (orig, data) in enumerate(sorted(replacements.items())):
+            p = os.path.join(tmp, f"{i}_{os.path.basename(orig)}")
+            with open(p, "wb") as fh:
+                fh.write(data)
+            ov[orig] = p
+        ovf = os.path.join(tmp, "overlay.json")
+        with open(ovf, "w") as fh:
+            json.dump({"Replace": ov}, fh)
+        errors = []
+        by_dir: dict[str, list[str]] = {}
+        for orig in replacements:
+            by_dir.setdefault(os.path.dirname(orig), []).append(orig)
+        for d, origs in sorted(by_dir.items()):
+            tests = any(o.endswith("_test.go") for o in origs)
+            cmd = ["go", "test", "-c", "-vet=off", "-o", os.path.join(tmp, "pkg.test")] if tests else \
+                ["go", "build", "-o", os.devnull]
+            env = dict(os.environ)
+            env.pop("GOFLAGS", None)
+            fixed = subprocess.run([*cmd, "-overlay", ovf, "."], cwd=d, capture_output=True, text=True, env=env)
+            if fixed.returncode == 0:
+                continue
+            before = subprocess.run([*cmd, "."], cwd=d, capture_output=True, text=True, env=env)
+            if before.returncode != 0:
+                continue  # it did not build before: nothing we can check against
+            errors.append(f"{_display(d)}: the fixed package does not build: "
+                          + " | ".join((fixed.stdout + fixed.stderr).strip().splitlines()[:5]))
+        return errors
