@@ -47,12 +47,13 @@ FRAGMENTS = [
 
 
 # Rule sets: "all" = every rule, opt-in ones included, all in fix mode (the most edits);
-# "default" = the enabled rules in their default modes (what a build does);
-# "no-wrap" = all in fix mode but error-wrap. error-wrap and unchecked-error=fix chain: the
-# `return ..., err` the latter inserts is what the former wraps on a second pass, so with
-# both on, fix reaches its fixed point in two passes (noted for the lead); idempotence is
-# checked on the rule sets where one pass is the fixed point.
-RULESETS = ("all", "default", "no-wrap", "error-wrap")
+# "default" = the enabled rules in their default modes (what a build does); and the two
+# opt-in fixes alone. Idempotence holds per rule set; across the opt-ins it does not (yet):
+# - error-wrap wraps the `return ..., err` that unchecked-error=fix inserts, on a second pass;
+# - unchecked-error=fix turns `f.Write(b)` into `if err := f.Write(b); err != nil { return err }`,
+#   a new path that skips a later `f.Close()`, which file-not-closed then fixes on a second pass
+#   (see test_known_chain_unchecked_error_fix_opens_a_leak_path).
+RULESETS = ("all", "default", "unchecked-error", "error-wrap")
 
 
 @lru_cache(maxsize=8)
@@ -62,10 +63,8 @@ def _analyzer(source: bool, ruleset: str = "all") -> Analyzer:
         rules = [r for r in rules if r.rule.enabled]
         modes = {}
     else:
-        if ruleset == "no-wrap":
-            rules = [r for r in rules if r.id != "error-wrap"]
-        elif ruleset == "error-wrap":
-            rules = [r for r in rules if r.id == "error-wrap"]
+        if ruleset != "all":
+            rules = [r for r in rules if r.id == ruleset]
         modes = {r.id: "fix" for r in rules if r.rule.fix is not None}
     return Analyzer(go_env_goroot(), rules=rules, modes=modes, source=source)
 
@@ -214,3 +213,14 @@ def test_odd_inputs_are_left_alone(snippet):
     for source in (False, True):
         gf, findings, res = _fix_once("/fz/odd.go", snippet, source)
         assert res.new_src is None
+
+
+@pytest.mark.xfail(strict=True, reason="known: unchecked-error=fix adds an early return that skips a later "
+                   "Close; file-not-closed fixes it only on a second pass (reported to the lead)")
+def test_known_chain_unchecked_error_fix_opens_a_leak_path():
+    src = (b'package p\n\nimport "os"\n\nfunc save(p string, b []byte) error {\n\tf, err := os.Create(p)\n'
+           b'\tif err != nil {\n\t\treturn err\n\t}\n\tf.Write(b)\n\treturn f.Close()\n}\n')
+    _, _, once = _fix_once("/fz/chain.go", src, False, "all")
+    assert once.new_src is not None and b"if err := f.Write(b); err != nil" in once.new_src
+    _, _, twice = _fix_once("/fz/chain.go", once.new_src, False, "all")
+    assert twice.new_src is None
