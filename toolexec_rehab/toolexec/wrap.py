@@ -203,8 +203,28 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     cfg = _config()
     # a build only applies fixes: report-only rules would cost time and change nothing
     rules, modes = select_rules(cfg, fix_only=True)
-    if not rules or cfg.fix_policy() == "off":
+    policy, instrument = cfg.fix_policy(), cfg.instrument()
+    if policy == "off":
+        rules = []
+    if instrument:  # markers at the resource rules' sites, whatever the rules' modes
+        from ..runtime.instrument import tracked_rules
+
+        rules = tracked_rules(cfg, rules)
+    if not rules:
         return None
+    confirmed = None
+    if policy == "confirmed":  # only the fixes whose sites a trace confirmed
+        from ..runtime.report import confirmed_ids_or_none
+
+        confirmed = confirmed_ids_or_none(cfg.trace())
+        if confirmed is None:
+            _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"),
+                           f"fix: confirmed: no usable trace ({cfg.trace() or 'REHAB_TRACE unset'}): no fixes applied")
+            confirmed = set()
+
+    def wanted(fd) -> bool:
+        return bool(fd.fix) and policy != "off" and (confirmed is None or fd.node_id in confirmed)
+
     analyzer = Analyzer(ca.goroot, rules=rules, modes=modes)
     groups: dict[str, list] = {}
     for gf in files:
@@ -212,18 +232,32 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     replaced: dict[str, str] = {}
     log: list[str] = []
     outdir = os.path.join(ca.objdir or ".", "rehab")
-    for fs in groups.values():
+    markers: list[tuple[str, list]] = []  # (package name, sites) for the generated marker file
+    for pkgname, fs in groups.items():
         pkg = Package(fs)
         findings = analyzer.analyze(pkg)
+        sites: list = []
         for gf in fs:
-            mine = [x for x in findings if x.file is gf and x.fix]
+            mine = [x for x in findings if x.file is gf and wanted(x)]
+            marks = None
+            if instrument:
+                from ..runtime.instrument import instrument_file
+
+                marks = instrument_file(gf, findings)
+                if marks.edits:
+                    from types import SimpleNamespace
+
+                    # last, so that a fix wins over a marker that would overlap it
+                    mine = mine + [SimpleNamespace(fix=marks.edits, node_id="markers")]
             if not mine:
                 continue
             res = apply_fixes(gf, mine)
             if res.new_src is None:
                 continue
             rejected = {id(fd) for fd, _ in res.rejected}
-            applied = [fd for fd in mine if id(fd) not in rejected]
+            applied = [fd for fd in mine if id(fd) not in rejected and fd.node_id != "markers"]
+            if marks is not None and marks.edits and not any(fd.node_id == "markers" for fd, _ in res.rejected):
+                sites.extend(marks.sites)
             header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
             os.makedirs(outdir, mode=0o700, exist_ok=True)
             dest = os.path.join(outdir, os.path.basename(gf.path))
@@ -236,9 +270,18 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             for fd in applied:
                 _APPLIED.append(fd)
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
+        if sites:
+            markers.append((pkgname, sites))
     if not replaced:
         return None
     new_files = [replaced.get(f, f) for f in ca.files]
+    for pkgname, sites in markers[:1]:  # one package per compile
+        from ..runtime.instrument import MARKER_FILE, marker_file
+
+        dest = os.path.join(outdir, MARKER_FILE)
+        write_private(dest, marker_file(pkgname, sites))
+        new_files.append(dest)
+        log.extend(f"REHAB: marker {s.rule} {s.node_id} {s.file}:{s.line}" for s in sites)
     argv = ca.with_files(new_files)
     if ca.response_file:
         from .compileargs import write_response_file

@@ -1,0 +1,1 @@
+"""Runtime evidence: instrumented builds (marker calls), the eBPF tracer, trace reports."""
