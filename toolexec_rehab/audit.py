@@ -51,6 +51,18 @@ def _last_hash(fh) -> str:
         raise AuditError(f"{fh.name}: the last entry is not a valid audit line; run `audit verify`") from None
 
 
+def check_writable(path: str) -> None:
+    """Raise AuditError unless `path` can be appended to (and its last entry is sound)."""
+    d = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as e:
+        raise AuditError(f"{path}: cannot write the audit log: {e.strerror}; nothing written") from None
+    with os.fdopen(fd, "rb") as fh:
+        _last_hash(fh)
+
+
 def append(path: str, entries: list[dict], source: str) -> None:
     """entries: dicts with rule, node_id, file, line, patch_hash."""
     import fcntl

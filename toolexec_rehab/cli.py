@@ -56,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
     r.add_argument("dir", nargs="?", metavar="DIR")
 
+    t = sub.add_parser("trace", help="trace an instrumented program with bpftrace: leaks per ast-node-<id>")
+    t.add_argument("--json", action="store_true", help="print the trace as JSON (for fix --from-trace)")
+    t.add_argument("--duration", metavar="D", help="stop after D (10, 10s, 500ms, 2m); default: until the "
+                   "program exits or Ctrl-C")
+    t.add_argument("--pid", type=int, metavar="PID", help="attach to this running process")
+    t.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    t.add_argument("--max-live", type=int, default=65536, metavar="N",
+                   help="expected live objects at once (sizes bpftrace's maps; default 65536)")
+    t.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS",
+                   help="run and trace PROGRAM")
+
     a = sub.add_parser("audit", help="check the audit log's hash chain")
     a.add_argument("action", choices=("verify",))
     a.add_argument("--log", metavar="FILE", help="the log (default: the config's audit_log)")
@@ -76,7 +87,7 @@ def main(argv: list[str]) -> int:
         p.print_help(sys.stderr)
         return 2
     handlers = {"check": cmd_check, "fix": cmd_fix, "overlay": cmd_overlay, "explain": cmd_explain,
-                "rules": cmd_rules, "audit": cmd_audit}
+                "rules": cmd_rules, "audit": cmd_audit, "trace": cmd_trace}
     try:
         return handlers[args.cmd](args)
     except BrokenPipeError:
@@ -116,7 +127,14 @@ def cmd_check(args) -> int:
     elif args.format == "sarif":
         from .output.sarif import render
 
-        json.dump(render(findings, run.rules, PL.display), sys.stdout, indent=2)
+        def source_fix(fd):
+            ffs = PL.fixed_files([fd])
+            try:
+                return PL.source_form(ffs[0]) if ffs else None
+            except Exception:  # noqa: BLE001 - fall back to the byte edits
+                return None
+
+        json.dump(render(findings, run.rules, PL.display, source_fix=source_fix), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for f in findings:
@@ -183,13 +201,17 @@ def cmd_fix(args) -> int:
             entries.append({"rule": fd.rule, "node_id": fd.node_id, "file": ff.file.id_path(), "line": fd.line,
                             "patch_hash": PL.patch_hash(fd)})
         ff.mode = st.st_mode & 0o7777
+    log = run.cfg.audit_path()
+    if entries:
+        from .audit import check_writable
+
+        check_writable(log)  # before any file changes: a fix must never go unrecorded
     for ff in fixed:
         write_private(ff.file.origin, new[ff.file.origin])
         os.chmod(ff.file.origin, ff.mode)  # keep the user's permissions, not our private 0600
         print(f"fixed {PL.display(ff.file.origin)}: " + ", ".join(f"{fd.rule}@{fd.line}" for fd in ff.applied),
               file=sys.stderr)
-    log = run.cfg.audit_path()
-    if log and entries:
+    if entries:
         from .audit import append
 
         append(log, entries, source="fix --write")
@@ -294,7 +316,9 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
     ev = fd.evidence or {}
     print("  evidence:")
     if ev.get("callee"):
-        print(f"    acquired by {ev['callee']}")
+        verb = "acquired by" if ev.get("leak_lines") or ev.get("escapes") or fd.rule.endswith("-not-closed") \
+            else "call to"
+        print(f"    {verb} {ev['callee']}")
     if ev.get("error_check_line"):
         print(f"    error checked at line {ev['error_check_line']}")
     if ev.get("leak_lines"):
@@ -349,14 +373,20 @@ def cmd_rules(args) -> int:
     return 0
 
 
+def cmd_trace(args) -> int:
+    from .runtime.trace import main as trace_main
+
+    return trace_main(args)
+
+
 def cmd_audit(args) -> int:
     from .analysis import UsageError
     from .audit import verify
     from .config import load_config
 
     log = args.log or load_config().audit_path()
-    if not log:
-        raise UsageError("no audit log: pass --log FILE or set audit_log in .rehab.yaml")
+    if not os.path.isfile(log):
+        raise UsageError(f"{log}: no audit log (pass --log FILE, or set audit_log in .rehab.yaml)")
     n, head, problems = verify(log)
     for p in problems:
         print(p, file=sys.stderr)

@@ -92,8 +92,13 @@ class Config:
     def trace(self) -> str | None:
         return os.environ.get("REHAB_TRACE") or self.build.trace
 
-    def audit_path(self) -> str | None:
-        return os.environ.get("REHAB_AUDIT_LOG") or self.audit_log
+    def audit_path(self) -> str:
+        """REHAB_AUDIT_LOG, else the file's audit_log, else audit.jsonl in our cache dir."""
+        if os.environ.get("REHAB_AUDIT_LOG") or self.audit_log:
+            return os.environ.get("REHAB_AUDIT_LOG") or self.audit_log
+        from .paths import cache_dir
+
+        return os.path.join(cache_dir(), "audit.jsonl")
 
     def package_globs(self) -> tuple[list[str], list[str]]:
         inc = os.environ.get("REHAB_PACKAGES")

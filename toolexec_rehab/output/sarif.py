@@ -119,13 +119,41 @@ def _describe(edits) -> str:
     return "replace with `" + "`, `".join(e.text.strip() for e in edits if e.text.strip()) + "`"
 
 
-def _fixes(fd, root: str, display) -> list[dict]:
+def _line_replacement(old: bytes, new: bytes) -> dict | None:
+    """The smallest run of whole lines of `old` that, replaced, gives `new`."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pre = 0
+    while pre < min(len(a), len(b)) and a[pre] == b[pre]:
+        pre += 1
+    suf = 0
+    while suf < min(len(a), len(b)) - pre and a[-1 - suf] == b[-1 - suf]:
+        suf += 1
+    if pre == len(a) == len(b):
+        return None
+    start = sum(len(x) for x in a[:pre])
+    end = start + sum(len(x) for x in a[pre:len(a) - suf])
+    region = {"startLine": pre + 1, "startColumn": 1, "byteOffset": start, "byteLength": end - start}
+    if end < len(old) or not old.endswith(b"\n"):
+        region["endLine"], region["endColumn"] = _line(old, end), _column(old, end)
+    else:  # the run ends at the end of the file
+        region["endLine"] = len(a)
+        region["endColumn"] = utf16_len(a[-1].rstrip(b"\n")) + 2
+    text = b"".join(b[pre:len(b) - suf]).decode("utf-8", "replace")
+    return {"deletedRegion": region, "insertedContent": {"text": text}}
+
+
+def _fixes(fd, root: str, display, source_fix=None) -> list[dict]:
     f = fd.file
     if not fd.fix or f.path != f.origin:
         return []  # a //line-mapped input (cgo, cover): its byte edits are not the user's file
     src = f.src
     reps = []
-    for e in sorted(fd.fix):
+    new = source_fix(fd) if source_fix else None
+    rep = _line_replacement(src, new) if new is not None else None
+    edits = [] if rep else sorted(fd.fix)
+    if rep:
+        reps.append(rep)
+    for e in edits:
         reps.append({
             "deletedRegion": {
                 "startLine": _line(src, e.start), "startColumn": _column(src, e.start),
@@ -141,12 +169,15 @@ def _fixes(fd, root: str, display) -> list[dict]:
     }]
 
 
-def render(findings, rules, display=None, root: str | None = None) -> dict:
+def render(findings, rules, display=None, root: str | None = None, source_fix=None) -> dict:
     """A SARIF log with one run.
 
     findings: rules.engine.Finding list; rules: the LoadedRules that ran (all become
     rule descriptors, with or without results); display(path) -> str names files in fix
-    descriptions; root: %SRCROOT% (default: the git work tree around the cwd).
+    descriptions; root: %SRCROOT% (default: the git work tree around the cwd);
+    source_fix(finding) -> bytes | None: the whole file as `fix` would write it with only
+    that finding fixed (gofmt'd); the fix is then the changed run of lines. Without it,
+    the fix is the line-preserving byte edits a build applies.
     """
     root = os.path.abspath(root or source_root())
     descriptors = []
@@ -171,7 +202,7 @@ def render(findings, rules, display=None, root: str | None = None) -> dict:
         }
         if fd.why_no_fix and not fd.fix:
             result["properties"]["whyNoFix"] = fd.why_no_fix
-        fixes = _fixes(fd, root, display)
+        fixes = _fixes(fd, root, display, source_fix)
         if fixes:
             result["fixes"] = fixes
         results.append(result)

@@ -212,6 +212,11 @@ def import_edit(f: GoFile, path: str) -> E.Edit:
             if lst is not None:
                 at = lst.start_byte + 1  # after "("
                 return E.Edit(at, at, f'"{path}"; ')
+            spec = next((x for x in c.children if x.type == "import_spec"), None)
+            if spec is not None and c.start_point[0] == c.end_point[0]:
+                # `import "os"` -> `import ("fmt"; "os")`: gofmt makes it the usual group
+                text = f.src[spec.start_byte:spec.end_byte].decode()
+                return E.Edit(c.start_byte, c.end_byte, f'import ("{path}"; {text})')
             return E.Edit(c.start_byte, c.start_byte, f'import "{path}"; ')
     pkg = next(c for c in f.root.children if c.type == "package_clause")
     return E.Edit(pkg.end_byte, pkg.end_byte, f'; import "{path}"')

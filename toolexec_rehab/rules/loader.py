@@ -46,11 +46,16 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     try:
         rule = Rule.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        line = yaml_line_of(text, loc) or 1
-        where = ".".join(str(x) for x in loc)
-        raise RuleError(f"{path}:{line}: {where}: {err['msg']}") from None
+        # an unknown key (a typo) explains a missing one: name it first
+        errs = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
+        msgs = []
+        for err in errs[:3]:
+            loc = tuple(err["loc"])
+            line = yaml_line_of(text, loc) or 1
+            where = ".".join(str(x) for x in loc)
+            what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            msgs.append(f"{path}:{line}: {where}: {what}")
+        raise RuleError("\n".join(msgs)) from None
     stem = Path(path).stem
     if stem != rule.id:
         raise RuleError(f"{path}:{yaml_line_of(text, ('id',)) or 1}: rule id {rule.id!r} must match the file name")
@@ -83,7 +88,15 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
 
 
 def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:
+    from ..paths import builtin_dirs
+
     tdirs = (template_dir,) if template_dir else (str(Path(pattern_dir).parent / "templates"),)
+    try:  # a user rule may use (or {% include %}) a shipped template
+        builtin = builtin_dirs()[1]
+        if builtin not in tdirs:
+            tdirs += (builtin,)
+    except FileNotFoundError:
+        pass
     if not os.path.isdir(pattern_dir):
         raise RuleError(f"{pattern_dir}: no such rule directory")
     out = []
