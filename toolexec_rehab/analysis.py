@@ -91,9 +91,16 @@ def expand_patterns(patterns: list[str]) -> list[PackageInput]:
     return out
 
 
+def _load(path: str) -> GoFile:
+    try:
+        return load_file(path)
+    except OSError as e:  # unreadable, vanished: the user's problem, said plainly (exit 2)
+        raise UsageError(f"{path}: {e.strerror or e}") from None
+
+
 def build_packages(inp: PackageInput, loaded: dict[str, GoFile] | None = None) -> list[Package]:
     """One Package per package clause in the directory (p and p_test are separate)."""
-    files = [loaded[p] if loaded and p in loaded else load_file(p) for p in inp.files]
+    files = [loaded[p] if loaded and p in loaded else _load(p) for p in inp.files]
     groups: dict[str, list[GoFile]] = {}
     for f in files:
         groups.setdefault(f.pkgname or "?", []).append(f)
