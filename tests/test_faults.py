@@ -116,12 +116,12 @@ def test_eight_parallel_builds_share_one_gocache(tmp_path):
     jobs = [(m, tmp_path / f"bin-{m.name}-{k}") for m in mods for k in range(2)]
     with ThreadPoolExecutor(max_workers=8) as ex:
         results = list(ex.map(lambda j: _build(j[0], j[1], env), jobs))
-    for (m, out), r in zip(jobs, results):
+    for (m, out), r in zip(jobs, results, strict=True):
         assert r.returncode == 0, r.stdout + r.stderr
         _runs(out, f"n{m.name[1:]}")
     # each package was compiled (and patched) by at least one of the two builds of its copy
     for m in mods:
-        logs = "".join(r.stderr for (mm, _), r in zip(jobs, results) if mm == m)
+        logs = "".join(r.stderr for (mm, _), r in zip(jobs, results, strict=True) if mm == m)
         assert "REHAB: patched file-not-closed" in logs and "REHAB: patched lost-cancel" in logs, logs
     assert _rejections(tmp_path) == ""
     for m in mods:
