@@ -1,0 +1,365 @@
+"""`toolexec-rehab trace`: count, per instrumented site, what a running Go program acquires,
+releases, leaves open and lets the GC collect while open, with bpftrace (entry uprobes only).
+
+    toolexec-rehab trace [--json] [--duration D] [--output FILE] (--pid PID | -- PROGRAM ARGS...)
+
+What it needs from the binary, all read from the ELF file (no source tree):
+- the marker symbols `<importpath>._rehabAcquire` / `._rehabRelease` (.symtab: not stripped);
+- the sites table that each instrumented package embeds as a string constant
+  (`REHAB_SITES_V1:[[node_id, rule, file, line], ...]:END_REHAB_SITES`).
+Release events come from the release markers and, for closes made elsewhere (helpers, other
+packages, fixes), from the library's Close methods. `*os.File` values collected by the GC are
+recognised by their finalizer: `os.(*file).close` called from the runtime's `runtime.call*`
+trampolines. For the other types a collection shows only when the allocator hands out the
+same address again while the site still counts it open (a lower bound).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir
+from .report import SiteCount, leak_lines, table, to_json
+
+# library Close methods whose receiver is the pointer the acquire marker saw
+CLOSERS = ("database/sql.(*Rows).Close", "database/sql.(*Stmt).Close", "os.(*File).Close",
+           "net/http.(*bodyEOFSignal).Close")
+FILE_CLOSE = "os.(*file).close"
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+CAP_SYS_ADMIN = 21
+# Go's register ABI: the first three integer arguments, and the return address at entry
+REGS = {
+    "x86_64": {"a0": "ax", "a1": "bx", "a2": "cx", "ra": '*(uint64 *)uptr(reg("sp"))', "elf": 62},
+    "aarch64": {"a0": "r0", "a1": "r1", "a2": "r2", "ra": 'reg("r30")', "elf": 183},
+}
+ARCH_ALIASES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
+
+
+class TraceError(Exception):
+    """eBPF is not usable here, or the target cannot be traced: message, exit 2."""
+
+
+# ------------------------------------------------------------------ preflight
+
+def check_platform(system: str | None = None, machine: str | None = None) -> str:
+    system = system or platform.system()
+    machine = (machine or platform.machine()).lower()
+    arch = ARCH_ALIASES.get(machine)
+    if system != "Linux" or arch is None:
+        raise TraceError(f"trace needs Linux on amd64 or arm64 (eBPF uprobes); this is {system} on {machine}")
+    return arch
+
+
+def check_privileges(status_path: str = "/proc/self/status") -> None:
+    """Uprobes need CAP_SYS_ADMIN (root has it); CAP_BPF + CAP_PERFMON is not enough."""
+    try:
+        with open(status_path) as fh:
+            capeff = next((int(line.split()[1], 16) for line in fh if line.startswith("CapEff:")), 0)
+    except OSError:
+        capeff = 0
+    if not capeff >> CAP_SYS_ADMIN & 1:
+        who = "not root" if os.geteuid() != 0 else "root without CAP_SYS_ADMIN"
+        raise TraceError(f"trace needs root or CAP_SYS_ADMIN to attach uprobes ({who}); run it with sudo")
+
+
+def find_bpftrace() -> str:
+    exe = os.environ.get("REHAB_BPFTRACE") or shutil.which("bpftrace")
+    if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        raise TraceError("bpftrace not found" + (f" at {exe}" if exe else " on PATH")
+                         + " (install it, e.g. `apt-get install bpftrace`)")
+    return exe
+
+
+def check_tracefs(roots: tuple[str, ...] = TRACEFS) -> str:
+    for r in roots:
+        if os.path.exists(os.path.join(r, "uprobe_events")):
+            return r
+    raise TraceError("tracefs is not mounted (uprobes need it); mount it with "
+                     "`mount -t tracefs nodev /sys/kernel/tracing`")
+
+
+# ------------------------------------------------------------------ ELF
+
+def elf_symbols(path: str, want) -> tuple[int, dict[str, tuple[int, int]] | None]:
+    """(e_machine, {name: (value, size)} for the .symtab names that `want(name)` accepts), or None
+    as the dict when the file has no .symtab (stripped)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise TraceError(f"{path}: {e.strerror}") from None
+    if data[:4] != b"\x7fELF":
+        raise TraceError(f"{path}: not an ELF executable")
+    if data[4] != 2 or data[5] != 1:
+        raise TraceError(f"{path}: only 64-bit little-endian ELF binaries are supported")
+    e_machine = struct.unpack_from("<H", data, 18)[0]
+    e_shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    e_shentsize, e_shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize) for i in range(e_shnum)]
+    symtab = next((s for s in sections if s[1] == 2), None)  # SHT_SYMTAB
+    if symtab is None:
+        return e_machine, None
+    strtab = sections[symtab[6]]
+    str_off = strtab[4]
+    out = {}
+    off, size, entsize = symtab[4], symtab[5], symtab[9] or 24
+    for i in range(off, off + size, entsize):
+        st_name, _info, _other, _shndx, st_value, st_size = struct.unpack_from("<IBBHQQ", data, i)
+        if not st_name or not st_value:
+            continue
+        end = data.index(b"\0", str_off + st_name)
+        name = data[str_off + st_name:end].decode("utf-8", "replace")
+        if want(name):
+            out[name] = (st_value, st_size)
+    return e_machine, out
+
+
+def _wanted(name: str) -> bool:
+    return name.endswith(("." + ACQUIRE, "." + RELEASE)) or name in CLOSERS or name == FILE_CLOSE \
+        or name.startswith("runtime.call")
+
+
+class Target:
+    """The binary to trace: its markers, closers and sites table."""
+
+    def __init__(self, binary: str, arch: str):
+        self.binary = binary
+        machine, syms = elf_symbols(binary, _wanted)
+        if machine != REGS[arch]["elf"]:
+            raise TraceError(f"{binary}: built for another architecture (ELF machine {machine}), "
+                             f"this machine is {arch}")
+        if syms is None:
+            raise TraceError(f"{binary}: stripped binary (no .symtab): uprobes attach by symbol name; "
+                             "build without -ldflags='-s -w'")
+        self.acquire = sorted(n for n in syms if n.endswith("." + ACQUIRE))
+        self.release = sorted(n for n in syms if n.endswith("." + RELEASE))
+        if not self.acquire:
+            raise TraceError(f"{binary}: no rehab marker symbols ({ACQUIRE}): build it instrumented, "
+                             "GOFLAGS=-toolexec=toolexec-rehab REHAB_INSTRUMENT=1 go build ...")
+        self.closers = [n for n in CLOSERS if n in syms]
+        calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
+        self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls else None
+        self.gc_lo = min(a for a, _ in calls) if calls else 0
+        self.gc_hi = max(a + s for a, s in calls) if calls else 0
+        with open(binary, "rb") as fh:
+            self.sites = parse_sites_tables(fh.read())
+        if not self.sites:
+            raise TraceError(f"{binary}: has rehab markers but no sites table (built by an older toolexec-rehab?)")
+
+    def probe_count(self) -> int:
+        return len(self.acquire) + len(self.release) + len(self.closers) + (1 if self.file_close else 0)
+
+
+# ------------------------------------------------------------------ program
+
+def render_program(t: Target, arch: str, duration_ms: int | None) -> str:
+    from ..rewrite.render import render
+
+    file_sites = sorted(s.id64 for s in t.sites.values() if s.rule == "file-not-closed")
+    return render((template_dir(),), "trace.bt.j2", {
+        "binary": t.binary, "acquire": t.acquire, "release": t.release, "closers": t.closers,
+        "file_close": t.file_close, "gc_lo": t.gc_lo, "gc_hi": t.gc_hi, "file_sites": file_sites,
+        "regs": REGS[arch], "duration_ms": duration_ms}) + "\n"
+
+
+def parse_duration(text: str | None) -> int | None:
+    """`10`, `10s`, `500ms`, `2m` -> milliseconds."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+    if not m:
+        raise TraceError(f"--duration {text!r}: expected a number with an optional unit (ms, s, m, h)")
+    ms = float(m[1]) * {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[m[2] or "s"]
+    if ms < 1:
+        raise TraceError(f"--duration {text!r}: must be at least 1ms")
+    return int(ms)
+
+
+def _u64(key) -> int:
+    return int(key) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def parse_output(lines: list[str]) -> tuple[int | None, dict[str, dict[int, int]]]:
+    """bpftrace -f json output: (attached probe count, {map name: {key: value}})."""
+    attached = None
+    maps: dict[str, dict[int, int]] = {}
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("type") == "attached_probes":
+            attached = int(ev["data"]["probes"])
+        elif ev.get("type") == "map":
+            for name, vals in ev["data"].items():
+                if isinstance(vals, dict):
+                    maps.setdefault(name.lstrip("@"), {}).update({_u64(k): int(v) for k, v in vals.items()})
+    return attached, maps
+
+
+def counts(t: Target, maps: dict[str, dict[int, int]]) -> list[SiteCount]:
+    out = []
+    acq, rel, gc = maps.get("acq", {}), maps.get("rel", {}), maps.get("gc", {})
+    for s in sorted(t.sites.values(), key=lambda s: (s.file, s.line, s.rule)):
+        a, r, g = acq.get(s.id64, 0), rel.get(s.id64, 0), gc.get(s.id64, 0)
+        out.append(SiteCount(s.node_id, s.rule, s.file, s.line, acquired=a, released=r,
+                             open=max(0, a - r - g), collected_open=g))
+    return out
+
+
+# ------------------------------------------------------------------ run
+
+def _raise_memlock() -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read().splitlines()
+    except OSError:
+        return []
+
+
+def run(args) -> int:
+    command = list(args.command or [])
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if (args.pid is None) == (not command):
+        raise TraceError("give exactly one of --pid PID or -- PROGRAM ARGS...")
+    duration_ms = parse_duration(args.duration)
+    arch = check_platform()
+    check_privileges()
+    bpftrace = find_bpftrace()
+    check_tracefs()
+    if args.pid is not None:
+        exe = f"/proc/{args.pid}/exe"
+        if not os.path.exists(f"/proc/{args.pid}"):
+            raise TraceError(f"--pid {args.pid}: no such process")
+        binary = os.path.realpath(exe)
+        if not os.path.isfile(binary):
+            binary = exe  # deleted or replaced on disk: the mapped file is still reachable here
+    else:
+        prog = command[0]
+        binary = prog if os.sep in prog else (shutil.which(prog) or "")
+        if not binary or not os.path.isfile(binary):
+            raise TraceError(f"{prog}: no such program")
+        binary = os.path.realpath(binary)
+    target = Target(binary, arch)
+    expected = target.probe_count() + 2 + (1 if duration_ms else 0)  # + BEGIN, END (+ interval)
+    keys = max(4096, int(args.max_live) + len(target.sites) + 64)
+
+    tmp = tempfile.mkdtemp(prefix="rehab-trace-")  # 0700
+    try:
+        prog_path = os.path.join(tmp, "trace.bt")
+        out_path = os.path.join(tmp, "out.json")
+        from ..paths import write_private
+
+        write_private(prog_path, render_program(target, arch, duration_ms).encode())
+        cmd = [bpftrace, "-f", "json", "-o", out_path]
+        cmd += ["-p", str(args.pid)] if args.pid is not None else ["-c", shlex.join([binary, *command[1:]])]
+        cmd.append(prog_path)
+        env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, preexec_fn=_raise_memlock)
+        stop = {"sig": False}
+
+        def forward(signum, frame):
+            stop["sig"] = True
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+
+        old_int = signal.signal(signal.SIGINT, forward)
+        old_term = signal.signal(signal.SIGTERM, forward)
+        try:
+            attached = None
+            deadline = time.monotonic() + 120
+            while attached is None and proc.poll() is None and time.monotonic() < deadline:
+                attached, _ = parse_output(_read_lines(out_path))
+                if attached is None:
+                    time.sleep(0.05)
+            if attached is None:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+                if stop["sig"]:
+                    raise TraceError("interrupted before the probes were attached")
+                raise TraceError(f"bpftrace did not attach its probes (exit {proc.returncode}); "
+                                 f"its output:\n" + "\n".join(_read_lines(out_path)[-20:]))
+            if attached != expected:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                raise TraceError(f"bpftrace attached {attached} probes, expected {expected}: "
+                                 f"some marker or Close symbols of {binary} could not be probed")
+            what = f"pid {args.pid}" if args.pid is not None else shlex.join(command)
+            print(f"toolexec-rehab: tracing {len(target.sites)} sites, {attached} probes, in {what}"
+                  + (f" for {duration_ms / 1000:g}s" if duration_ms else " (Ctrl-C to stop)"),
+                  file=sys.stderr, flush=True)
+            while True:
+                try:
+                    proc.wait()
+                    break
+                except KeyboardInterrupt:
+                    forward(signal.SIGINT, None)
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+        elapsed = time.monotonic() - t0
+        _, maps = parse_output(_read_lines(out_path))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    sites = counts(target, maps)
+    if args.json:
+        text = json.dumps(to_json(sites, binary, args.pid, elapsed), indent=2) + "\n"
+        leaks_to = sys.stderr
+    else:
+        from ..pipeline import display
+
+        text = table(sites, display) + "\n" + "".join(x + "\n" for x in leak_lines(sites))
+        leaks_to = None
+    if args.output:
+        from ..paths import write_private
+
+        write_private(os.path.abspath(args.output), text.encode())
+        leaks_to = sys.stderr
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if leaks_to is not None:
+        for x in leak_lines(sites):
+            print(x, file=leaks_to)
+    return 1 if any(s.leaking for s in sites) else 0
+
+
+def main(args) -> int:
+    try:
+        return run(args)
+    except TraceError as e:
+        print(f"toolexec-rehab: trace: {e}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["TRACKED_RULES", "TraceError", "main"]
