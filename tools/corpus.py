@@ -178,6 +178,12 @@ class Runner:
         for p in [d, *d.rglob("*")]:
             if not p.is_symlink():
                 p.chmod(p.stat().st_mode | stat.S_IWUSR)
+        if not (d / "go.mod").exists():
+            # a pre-modules release (e.g. pkg/errors v0.9.1): give it the go.mod `go mod init` would
+            (d / "go.mod").write_text(f"module {r.module}\n\ngo 1.16\n")
+            tidy = self.go(["mod", "tidy", "-e"], d, "plain", 900)
+            if not tidy.ok:
+                raise RuntimeError(f"go mod tidy failed: {tidy.out[-800:]}")
         # settle go.mod/go.sum (-mod=mod may add entries) before the tree is checksummed
         settle = self.go(["list", "-e", "-deps", "-test", "./..."], d, "plain", 900)
         if not settle.ok:
