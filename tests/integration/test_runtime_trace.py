@@ -183,7 +183,7 @@ def test_fix_from_trace_touches_only_confirmed_sites(observed, rehab_bin, svc_co
     r = subprocess.run([str(rehab_bin), "fix", "--diff", "--from-trace", str(full), "./..."], cwd=svc_copy,
                        capture_output=True, text=True, timeout=300)
     added = [x for x in r.stdout.splitlines() if x.startswith("+") and not x.startswith("+++")]
-    assert len(added) == 3, r.stdout
+    assert len(added) == 3, (r.stdout, observed["sites"])
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"hello": 1}')
