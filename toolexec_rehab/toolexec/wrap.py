@@ -41,6 +41,18 @@ def config_digest() -> str:
         h.update(f"{k}={os.environ.get(k, '')}\0".encode())
     cfg = _config()
     h.update(f"config={cfg.digest()}\0".encode())
+    if cfg.instrument():
+        # the marker file's template is not a rule file: hash it (and the inserter) here
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        from ..paths import builtin_dirs
+
+        for fp in (os.path.join(builtin_dirs()[1], "runtime", "markers.go.j2"),
+                   os.path.join(here, "runtime", "instrument.py")):
+            try:
+                with open(fp, "rb") as fh:
+                    h.update(hashlib.sha256(fh.read()).digest())
+            except OSError:
+                h.update(b"missing\0")
     trace = cfg.trace() if cfg.fix_policy() == "confirmed" else None
     if trace:
         # fix: confirmed applies what the trace confirmed: a new trace is a new build
