@@ -24,7 +24,7 @@ def tests(session):
     """Build the wheel, install it (not editable), run pytest against the installed package."""
     wheel = _build_wheel(session)
     session.install("--force-reinstall", "--no-deps", wheel)
-    session.install(wheel, "pytest>=8", "jsonschema>=4")
+    session.install(wheel, "pytest>=8", "jsonschema>=4", "hypothesis>=6")
     # run from tests/ so that `import toolexec_rehab` resolves to the installed wheel
     session.chdir(os.path.join(ROOT, "tests"))
     session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["."]))
@@ -44,3 +44,29 @@ def accuracy(session):
     """Per-rule cases, recall and false positives on testdata/ (targets: recall >= 95%, fp <= 2%)."""
     session.install("-e", ROOT)
     session.run("python", os.path.join(ROOT, "tools", "accuracy.py"))
+
+
+@nox.session
+def corpus(session):
+    """Reliability on code no one here wrote (long; not in the default sessions): 23 pinned
+    open-source modules built, vetted and tested plain and under the shim (table), then the
+    standard library: `go build -a std` with scope=all and every rule in fix mode, and
+    `go test` of os, net/http, database/sql, encoding/json, bufio under the shim.
+    `nox -s corpus -- --only uuid,sqlx` passes its arguments to tools/corpus.py."""
+    wheel = _build_wheel(session)
+    session.install("--force-reinstall", "--no-deps", wheel)
+    session.install(wheel)
+    session.run("python", os.path.join(ROOT, "tools", "corpus.py"), *session.posargs)
+    if not session.posargs:
+        session.run("python", os.path.join(ROOT, "tools", "stdstress.py"))
+
+
+@nox.session
+def compat(session):
+    """The integration tests on the installed Go and on two older minor versions, fetched with
+    GOTOOLCHAIN through the module proxy (long; not in the default sessions).
+    `nox -s compat -- --go local,go1.24.13` picks the toolchains."""
+    wheel = _build_wheel(session)
+    session.install("--force-reinstall", "--no-deps", wheel)
+    session.install(wheel, "pytest>=8", "jsonschema>=4", "hypothesis>=6")
+    session.run("python", os.path.join(ROOT, "tools", "compat.py"), *session.posargs)
