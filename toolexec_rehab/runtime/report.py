@@ -101,6 +101,6 @@ def table(sites: list[SiteCount], display=lambda p: p) -> str:
                       str(s.open), "-" if s.collected_open is None else str(s.collected_open))
                      for s in sites]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
              for r in rows]
     return "\n".join(x.rstrip() for x in lines)
