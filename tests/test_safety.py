@@ -1,0 +1,127 @@
+"""Safety: templates render in a sandbox, rule and config files load without running code,
+and our temp and cache files are private (0600 files, 0700 directories)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+
+import pytest
+from helpers import BIN, go_env, rehab
+
+from toolexec_rehab.paths import builtin_dirs
+
+LEAK = ('package main\n\nimport "os"\n\nfunc main() {\n\tf, err := os.Open(os.Args[0])\n\tif err != nil {\n'
+        '\t\treturn\n\t}\n\tb := make([]byte, 1)\n\tf.Read(b)\n}\n')
+
+
+def _rule_dir(tmp_path, template: str):
+    d = tmp_path / "rules"
+    (d / "templates").mkdir(parents=True)
+    pat, _ = builtin_dirs()
+    y = open(os.path.join(pat, "file-not-closed.yaml")).read()
+    (d / "evil.yaml").write_text(y.replace("id: file-not-closed", "id: evil")
+                                 .replace("file-not-closed.go.j2", "evil.go.j2"))
+    (d / "templates" / "evil.go.j2").write_text(template)
+    return d
+
+
+def _module(tmp_path):
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "go.mod").write_text("module example.com/s\n\ngo 1.22\n")
+    (m / "main.go").write_text(LEAK)
+    return m
+
+
+@pytest.mark.parametrize("template,what", [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "SecurityError"),
+    ("{{ handle.__class__ }}", "SecurityError"),
+    ("{{ cycler.__init__.__globals__.os.system('touch PWNED') }}", "SecurityError|UndefinedError"),
+    ("{{ nosuch }}", "UndefinedError"),
+])
+def test_templates_render_in_a_sandbox(tmp_path, template, what):
+    """A template reaching for Python internals is refused; the CLI names the template and
+    line and exits 2 (no traceback); nothing is executed."""
+    import re
+
+    rules = _rule_dir(tmp_path, template)
+    m = _module(tmp_path)
+    for cmd in (["check"], ["fix", "--diff"]):
+        r = rehab(*cmd, "--rules", "evil", ".", cwd=m, env={"REHAB_RULE_DIRS": str(rules)})
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"{rules}/templates/evil.go.j2:1: template error" in r.stderr and re.search(what, r.stderr)
+    assert not (m / "PWNED").exists() and not (tmp_path / "PWNED").exists()
+
+
+def test_sandboxed_render_in_a_build_falls_back(tmp_path):
+    """In a build the same template error is an internal error of the shim: fail open, logged."""
+    rules = _rule_dir(tmp_path, "{{ ''.__class__ }}")
+    m = _module(tmp_path)
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, env=go_env()).stdout.strip()
+    # REHAB_RULE_DIRS is part of the cache key: check only the compile of our package, by hand
+    env = go_env(REHAB_RULE_DIRS=str(rules), REHAB_RULES="evil", XDG_CACHE_HOME=str(tmp_path / "xdg"),
+                 GOCACHE=gocache, TOOLEXEC_IMPORTPATH="example.com/s")
+    from helpers import compile_tool
+
+    (tmp_path / "obj").mkdir()
+    out = tmp_path / "obj" / "_pkg_.a"  # the objdir: apart from the sources, as in $WORK/bNNN
+    importcfg = tmp_path / "importcfg"
+    exp = subprocess.run(["go", "list", "-export", "-f", "{{.Export}}", "os"], capture_output=True, text=True,
+                         env=go_env(), check=True).stdout.strip()
+    importcfg.write_text(f"packagefile os={exp}\n")
+    r = subprocess.run([str(BIN), compile_tool(), "-o", str(out), "-p", "main", "-importcfg", str(importcfg),
+                        "-pack", str(m / "main.go")], env=env, capture_output=True, text=True, cwd=m)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert out.exists() and r.stdout == "" and r.stderr == ""
+    log = (tmp_path / "xdg" / "toolexec-rehab" / "rejections.log").read_text()
+    assert "internal error: RuleError" in log and "evil.go.j2:1: template error: SecurityError" in log
+
+
+@pytest.mark.parametrize("payload", [
+    '!!python/object/apply:os.system ["touch {pwn}"]',
+    '!!python/object/new:os.system ["touch {pwn}"]',
+    '!!python/name:os.system',
+])
+def test_rule_and_config_files_load_without_running_code(tmp_path, payload):
+    pwn = tmp_path / "PWNED"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "x.yaml").write_text(f"id: x\nsummary: {payload.format(pwn=pwn)}\n")
+    r = rehab("rules", "list", env={"REHAB_RULE_DIRS": str(rules)})
+    assert r.returncode == 2 and f"{rules}/x.yaml:2" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    m = _module(tmp_path)
+    (m / ".rehab.yaml").write_text(f"fix: {payload.format(pwn=pwn)}\n")
+    c = rehab("check", ".", cwd=m)
+    assert c.returncode == 2 and ".rehab.yaml" in c.stderr and "Traceback" not in c.stderr, c.stderr
+    assert not pwn.exists()
+
+
+def _mode(p) -> int:
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_build_temp_files_are_private(tmp_path):
+    """The overlay under $WORK/bNNN/rehab: directory 0700, files 0600; our cache dir 0700 and
+    its files 0600 (the rejections log, the rules cache)."""
+    m = _module(tmp_path)
+    (m / "main.go").write_text(LEAK.replace("func main() {", "var nonce = \"%s\"\n\nfunc main() {" % tmp_path.name))
+    work = tmp_path / "gotmp"
+    work.mkdir()
+    env = go_env(GOFLAGS=f"-toolexec={BIN}", TMPDIR=str(work), XDG_CACHE_HOME=str(tmp_path / "xdg"),
+                 GOCACHE=subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True,
+                                        env=go_env()).stdout.strip())
+    r = subprocess.run(["go", "build", "-work", "-o", str(tmp_path / "bin"), "."], cwd=m, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    overlays = list(work.glob("go-build*/b*/rehab"))
+    assert overlays, r.stderr
+    for d in overlays:
+        assert _mode(d) == 0o700
+        files = list(d.iterdir())
+        assert files and all(_mode(f) == 0o600 for f in files), [(f, oct(_mode(f))) for f in files]
+    cache = tmp_path / "xdg" / "toolexec-rehab"
+    if cache.exists():
+        for p in [cache, *cache.rglob("*")]:
+            assert _mode(p) == (0o700 if p.is_dir() else 0o600), (p, oct(_mode(p)))
