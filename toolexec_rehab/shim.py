@@ -30,6 +30,15 @@ def main(argv=None):
         tool = argv[1]
         if _tool_name(tool) != "compile":
             os.execv(tool, argv[1:])
+        # a warm compile server skips the imports and rule loading (toolexec/server.py)
+        try:
+            from toolexec_rehab.toolexec.client import run as run_on_server
+
+            rc = run_on_server(argv[1:])
+        except Exception:  # noqa: BLE001 - fail open: compile here
+            rc = None
+        if rc is not None:
+            return rc
         from toolexec_rehab.toolexec.wrap import run_compile
 
         return run_compile(argv[1:])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+# jinja2 is imported on first use (~25 ms): a build imports this module, but renders only
+# when a rule matched.
 
 
 @lru_cache(maxsize=16)
-def environment(*dirs: str) -> ImmutableSandboxedEnvironment:
+def environment(*dirs: str):
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     return ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(list(dirs)),
         undefined=StrictUndefined,
@@ -55,5 +59,24 @@ def _string_template(source: str):
     return environment().from_string(source)
 
 
+_NAME_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _substitute(source: str, context: dict) -> str | None:
+    """`{{ name }}` substitutions of strings only: what Jinja renders, without importing it.
+    None for anything else (blocks, filters, comments, a trailing newline, a missing name)."""
+    if source.endswith("\n") or "{%" in source or "{#" in source:
+        return None
+    names = _NAME_RE.findall(source)
+    if "{{" in _NAME_RE.sub("", source):
+        return None
+    if not all(isinstance(context.get(n), str) for n in names):
+        return None
+    return _NAME_RE.sub(lambda m: context[m.group(1)], source)
+
+
 def render_string(source: str, context: dict) -> str:
+    fast = _substitute(source, context)
+    if fast is not None:
+        return fast
     return _string_template(source).render(**context)

@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from ..paths import builtin_dirs, extra_rule_dirs
@@ -31,6 +30,8 @@ class LoadedRule:
 
 
 def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
+    import yaml  # here, not at the top: a build reads the rules from the cache (see below)
+
     from ..golang import parse as P
 
     text = Path(path).read_text(encoding="utf-8")
@@ -99,11 +100,88 @@ def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRu
         pass
     if not os.path.isdir(pattern_dir):
         raise RuleError(f"{pattern_dir}: no such rule directory")
+    key = _cache_key(pattern_dir, tdirs)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
     out = []
     for name in sorted(os.listdir(pattern_dir)):
         if name.endswith((".yaml", ".yml")):
             out.append(_load_one(os.path.join(pattern_dir, name), tdirs))
+    _cache_put(key, out)
     return out
+
+
+# ------------------------------------------------------------------ compiled-rule cache
+#
+# Every compile a build intercepts loads the rules. Parsing the YAML, validating it and
+# compiling its queries and templates costs ~80 ms; the validated rules are pickled under
+# the private cache dir instead, keyed by a digest of the rule and template files (names
+# and contents), our own rule code and the Python version. A rule file that changes gets a
+# new key, so a stale entry is never read. REHAB_RULE_CACHE=off disables the cache.
+
+_CACHE_FORMAT = "1"
+
+
+def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
+    import hashlib
+    import sys
+
+    from .. import __version__
+
+    if os.environ.get("REHAB_RULE_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return None
+    h = hashlib.sha256(f"{_CACHE_FORMAT}\0{__version__}\0{sys.version}\0{pattern_dir}\0{tdirs}\0".encode())
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):  # the schema and the condition library shape the pickle
+        if name.endswith(".py"):
+            st = os.stat(os.path.join(here, name))
+            h.update(f"{name}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
+    for d in (pattern_dir, *tdirs):
+        if not os.path.isdir(d):
+            h.update(f"missing {d}\0".encode())
+            continue
+        for root, dirs, files in os.walk(d):
+            dirs.sort()
+            for name in sorted(files):
+                fp = os.path.join(root, name)
+                with open(fp, "rb") as fh:
+                    h.update(f"{os.path.relpath(fp, d)}\0".encode() + fh.read() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def _cache_path(key: str) -> str:
+    from ..paths import cache_dir
+
+    return os.path.join(cache_dir(), "rules", key + ".pickle")
+
+
+def _cache_get(key: str | None) -> list[LoadedRule] | None:
+    if key is None:
+        return None
+    import pickle
+
+    try:
+        with open(_cache_path(key), "rb") as fh:
+            rules = pickle.load(fh)
+    except Exception:  # missing, truncated, written by other code: load from source
+        return None
+    if not (isinstance(rules, list) and all(isinstance(r, LoadedRule) for r in rules)):
+        return None
+    return rules
+
+
+def _cache_put(key: str | None, rules: list[LoadedRule]) -> None:
+    if key is None:
+        return
+    import pickle
+
+    from ..paths import write_private
+
+    try:
+        write_private(_cache_path(key), pickle.dumps(rules, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # a read-only cache dir costs speed, never correctness
+        pass
 
 
 def all_rules() -> list[LoadedRule]:

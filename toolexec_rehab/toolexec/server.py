@@ -1,0 +1,163 @@
+"""The compile server: a long-lived process that has imported everything once.
+
+An intercepted compile would otherwise pay interpreter start-up plus ~150 ms of imports
+(pydantic, tree-sitter, the rule engine, the stdlib API table) and rule loading. The
+first intercepted compile starts this server in the background (client._spawn) and
+compiles as usual; later ones connect to its Unix socket (in the private cache dir,
+0700, the socket itself 0600), and the server forks a child per request. The child
+takes the request's working directory and environment, forgets per-process caches that
+could be stale (configuration, go.mod lookups, a changed GOROOT's API table), and runs
+the same `wrap.run_compile` a local compile runs, with its output captured. When that
+would exec the compiler, the child replies with the argv and the client execs it.
+
+The socket name carries a key of the code (client.code_key): an upgraded or edited
+install starts a new server. A server exits after IDLE seconds without a request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import sys
+
+IDLE = float(os.environ.get("REHAB_SERVER_IDLE", "600"))
+
+
+class _Exec(Exception):
+    def __init__(self, argv):
+        super().__init__("exec")
+        self.argv = list(argv)
+
+
+_API_KEYS: dict[str, object] = {}
+
+
+def _preload(tool: str) -> None:
+    from ..analysis import Analyzer  # noqa: F401 - the imports are the point
+    from ..golang import stdapi
+    from ..pipeline import select_rules  # noqa: F401
+    from ..rewrite.render import environment
+    from ..rules.loader import all_rules
+    from . import wrap  # noqa: F401
+
+    environment()  # jinja2, for the fixes
+    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    if os.path.isdir(os.path.join(goroot, "api")):
+        stdapi.load(goroot)
+        _API_KEYS[os.path.abspath(goroot)] = stdapi.cache_path_for(goroot)
+    try:
+        all_rules()
+    except Exception:  # noqa: BLE001 - a bad rule is reported by the request that meets it
+        pass
+
+
+def _fresh_state() -> None:
+    """In the request's child: drop caches that may not hold for this request."""
+    from .. import config
+    from ..golang import package, stdapi
+
+    config._cache.clear()
+    package.find_module.cache_clear()
+    for goroot, key in _API_KEYS.items():
+        if stdapi.cache_path_for(goroot) != key:
+            stdapi.clear_memo()
+
+
+def _handle(conn: socket.socket) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
+    chunks = []
+    while True:
+        b = conn.recv(1 << 16)
+        if not b:
+            break
+        chunks.append(b)
+    req = json.loads(b"".join(chunks))
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    out, err = io.BytesIO(), io.BytesIO()
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors="replace", write_through=True)
+    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="replace", write_through=True)
+
+    def fake_execv(path, args):
+        raise _Exec(args)
+
+    os.execv = fake_execv
+    reply: dict = {}
+    try:
+        _fresh_state()
+        from .wrap import run_compile
+
+        rc = run_compile(req["argv"])
+        reply["rc"] = int(rc or 0)
+    except _Exec as e:
+        reply["exec"] = e.argv
+    except SystemExit as e:
+        reply["rc"] = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # noqa: BLE001 - the client compiles on its own
+        reply = {"fallback": True}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if not reply.get("fallback"):
+        reply["out"] = out.getvalue().decode("latin-1")
+        reply["err"] = err.getvalue().decode("latin-1")
+    conn.sendall(json.dumps(reply).encode("utf-8"))
+    conn.close()
+
+
+def serve(path: str, tool: str) -> None:
+    os.chdir("/")
+    _preload(tool)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        try:
+            sock.bind(path)
+        except OSError:
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+                return  # another server got there first
+            except OSError:
+                pass
+            finally:
+                probe.close()
+            os.unlink(path)  # left by a server that died
+            sock.bind(path)
+    finally:
+        os.umask(old)
+    ident = os.stat(path).st_ino
+    sock.listen(64)
+    sock.settimeout(IDLE)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
+    try:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                break
+            except InterruptedError:
+                continue
+            conn.settimeout(None)
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                try:
+                    _handle(conn)
+                finally:
+                    os._exit(0)
+            conn.close()
+            try:
+                if os.stat(path).st_ino != ident:
+                    break  # replaced by another server
+            except OSError:
+                break  # socket removed: nobody can reach us
+    finally:
+        try:
+            if os.stat(path).st_ino == ident:
+                os.unlink(path)
+        except OSError:
+            pass
