@@ -70,3 +70,13 @@ def compat(session):
     session.install("--force-reinstall", "--no-deps", wheel)
     session.install(wheel, "pytest>=8", "jsonschema>=4", "hypothesis>=6")
     session.run("python", os.path.join(ROOT, "tools", "compat.py"), *session.posargs)
+
+
+@nox.session
+def bench(session):
+    """The cost against plain `go build` and `go vet` (tools/bench.py -> BENCH.md). Not in the default sessions:
+    it takes several minutes (cold builds with a fresh GOCACHE, std included)."""
+    wheel = _build_wheel(session)
+    session.install("--force-reinstall", "--no-deps", wheel)
+    session.install(wheel)
+    session.run("python", os.path.join(ROOT, "tools", "bench.py"), *session.posargs)
