@@ -258,7 +258,9 @@ def test_binary_checks(plain_binary, tmp_path):
 
 
 def test_parse_bpftrace_json_output():
+    assert T.parse_output(['{"type": "attached_probes", "data": {"probes": 8}}'])[0] is None  # not yet
     lines = ['{"type": "attached_probes", "data": {"probes": 8}}', "some program output",
+             '{"type": "printf", "data": "rehab-ready\\n"}',
              '{"type": "map", "data": {"@acq": {"%d": 3, "5": 1}}}' % (0x9636339bb38a2c96 - 2**64),
              '{"type": "map", "data": {"@rel": {"5": 1}}}']
     attached, maps = T.parse_output(lines)

@@ -190,9 +190,13 @@ def _u64(key) -> int:
     return int(key) & 0xFFFF_FFFF_FFFF_FFFF
 
 
+READY = "rehab-ready"
+
+
 def parse_output(lines: list[str]) -> tuple[int | None, dict[str, dict[int, int]]]:
-    """bpftrace -f json output: (attached probe count, {map name: {key: value}})."""
+    """bpftrace -f json output: (attached probe count once BEGIN has run, {map name: {key: value}})."""
     attached = None
+    ready = False
     maps: dict[str, dict[int, int]] = {}
     for line in lines:
         line = line.strip()
@@ -204,11 +208,14 @@ def parse_output(lines: list[str]) -> tuple[int | None, dict[str, dict[int, int]
             continue
         if ev.get("type") == "attached_probes":
             attached = int(ev["data"]["probes"])
+        elif ev.get("type") == "printf" and str(ev.get("data", "")).strip() == READY:
+            ready = True
         elif ev.get("type") == "map":
             for name, vals in ev["data"].items():
                 if isinstance(vals, dict):
                     maps.setdefault(name.lstrip("@"), {}).update({_u64(k): int(v) for k, v in vals.items()})
-    return attached, maps
+    # "Attaching N probes" comes before the attaching; BEGIN runs after it
+    return (attached if ready else None), maps
 
 
 def counts(t: Target, maps: dict[str, dict[int, int]]) -> list[SiteCount]:
