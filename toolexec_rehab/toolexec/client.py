@@ -43,9 +43,18 @@ def code_key() -> str:
     return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
 
 
-def socket_path() -> str | None:
-    path = os.path.join(_cache_dir(), f"srv-{code_key()}.sock")
-    return path if len(path.encode()) < 100 else None  # sun_path is ~108 bytes
+def socket_path() -> str:
+    return os.path.join(_cache_dir(), f"srv-{code_key()}.sock")
+
+
+def address(path: str) -> tuple[str, int | None]:
+    """A socket address for path: sun_path holds ~107 bytes, so a longer path goes through
+    an open descriptor of its directory (/proc/self/fd/N/name; Linux). Close the fd after use."""
+    if len(path.encode()) < 100:
+        return path, None
+    d, name = os.path.split(path)
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    return f"/proc/self/fd/{fd}/{name}", fd
 
 
 def run(argv: list[str]) -> int | None:
@@ -56,15 +65,17 @@ def run(argv: list[str]) -> int | None:
     import socket
 
     path = socket_path()
-    if path is None:
-        return None
+    addr, dfd = address(path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        s.connect(path)
+        s.connect(addr)
     except OSError:
         s.close()
         _spawn(path, argv[0])
         return None
+    finally:
+        if dfd is not None:
+            os.close(dfd)
     import json
 
     try:
@@ -84,6 +95,10 @@ def run(argv: list[str]) -> int | None:
     rep = json.loads(b"".join(chunks))
     if rep.get("fallback"):
         return None
+    trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
+    if trace:
+        with open(trace, "a", encoding="utf-8") as fh:
+            fh.write(f"served {os.environ.get('TOOLEXEC_IMPORTPATH', '?')}\n")
     out, err = rep.get("out", "").encode("latin-1"), rep.get("err", "").encode("latin-1")
     if out:
         sys.stdout.buffer.write(out)

@@ -111,24 +111,29 @@ def _handle(conn: socket.socket) -> None:
 def serve(path: str, tool: str) -> None:
     os.chdir("/")
     _preload(tool)
+    from .client import address
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    addr, dfd = address(path)
     old = os.umask(0o177)
     try:
         try:
-            sock.bind(path)
+            sock.bind(addr)
         except OSError:
             probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                probe.connect(path)
+                probe.connect(addr)
                 return  # another server got there first
             except OSError:
                 pass
             finally:
                 probe.close()
             os.unlink(path)  # left by a server that died
-            sock.bind(path)
+            sock.bind(addr)
     finally:
         os.umask(old)
+        if dfd is not None:
+            os.close(dfd)
     ident = os.stat(path).st_ino
     sock.listen(64)
     sock.settimeout(IDLE)
