@@ -203,3 +203,27 @@ def test_compile_server_gives_the_same_build(tmp_path):
     for i in range(4):
         p = subprocess.run([str(tmp_path / f"bin{i}")], capture_output=True, text=True)
         assert p.returncode == 0 and p.stdout.startswith("[")
+
+
+def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
+    """cmd/go sends `gcc -### -x c -c -` through -toolexec: the launcher and the Python entry
+    run the program; our own command names always reach the CLI, even if PATH has them."""
+    import argparse
+
+    from toolexec_rehab.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    path = tmp_path / "path"
+    path.mkdir()
+    for name in [*sub.choices, "fakecc"]:
+        (path / name).write_text(f"#!/bin/sh\necho TOOL {name}\n")
+        (path / name).chmod(0o755)
+    env = {"PATH": f"{path}:{os.environ['PATH']}"}
+    assert sandbox.run("fakecc", "-###", "-x", "c", **env) == "TOOL"
+    for name in sub.choices:
+        assert sandbox.run(name, **env) == "PYTHON", name
+    assert sandbox.run("nosuchprogram-xyz", **env) == "PYTHON"
+    # the Python entry point decides the same way
+    r = subprocess.run([str(BIN.parent / "toolexec-rehab-py"), "fakecc", "-###"], capture_output=True, text=True,
+                       env={**os.environ, **env})
+    assert r.stdout.strip() == "TOOL fakecc", r

@@ -42,9 +42,30 @@ def main(argv=None):
         from toolexec_rehab.toolexec.wrap import run_compile
 
         return run_compile(argv[1:])
+    if len(argv) > 1:
+        tool = _bare_tool(argv[1])
+        if tool:
+            os.execv(tool, argv[1:])
     from toolexec_rehab.cli import main as cli_main
 
     return cli_main(argv[1:])
+
+
+def _bare_tool(word):
+    """cmd/go runs the C compiler's flag probes (`gcc -### -x c -c -`) through -toolexec under
+    the bare name from $CC. A word that is not one of our commands and names a program on
+    PATH is that program (the sh launcher decides the same way)."""
+    if not word or word.startswith("-") or "/" in word or word.endswith(".cfg"):
+        return None
+    import argparse
+    import shutil
+
+    from toolexec_rehab.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    if word in sub.choices or word == "help":
+        return None
+    return shutil.which(word)
 
 
 if __name__ == "__main__":
