@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir
@@ -239,6 +240,17 @@ def _raise_memlock() -> None:
         pass
 
 
+def _relay_stderr(pipe) -> None:
+    """bpftrace's (and, under -c, the program's) stderr, minus bpftrace's RLIMIT_MEMLOCK notice:
+    kernels since 5.11 account BPF memory to the cgroup and ignore that limit."""
+    out = sys.stderr.buffer
+    for line in iter(pipe.readline, b""):
+        if b"couldn't set RLIMIT_MEMLOCK" in line:
+            continue
+        out.write(line)
+        out.flush()
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
@@ -287,7 +299,10 @@ def run(args) -> int:
         cmd.append(prog_path)
         env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, preexec_fn=_raise_memlock)
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=_raise_memlock)
+        relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
+        relay.start()
         stop = {"sig": False}
 
         def forward(signum, frame):
@@ -333,6 +348,7 @@ def run(args) -> int:
         finally:
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
+            relay.join(timeout=2)
         elapsed = time.monotonic() - t0
         _, maps = parse_output(_read_lines(out_path))
     finally:
