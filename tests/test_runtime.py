@@ -270,3 +270,79 @@ def test_parse_bpftrace_json_output():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+# ------------------------------------------------------------------ the build's plan()
+
+@pytest.fixture
+def compile_args(tmp_path, monkeypatch):
+    from helpers import compile_tool
+
+    from toolexec_rehab.toolexec.compileargs import CompileArgs
+
+    if not shutil.which("go"):
+        pytest.skip("go not installed")
+    for k in list(os.environ):
+        if k.startswith("REHAB_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("REHAB_CONFIG", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # rejections.log; no go build here
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "go.mod").write_text("module example.com/svc\n\ngo 1.21\n")
+    (src / "svc.go").write_bytes(SRC)
+    objdir = tmp_path / "b001"
+    objdir.mkdir()
+    ca = CompileArgs.parse([compile_tool(), "-o", str(objdir / "_pkg_.a"), "-p", "example.com/svc",
+                            str(src / "svc.go")])
+    return ca, src / "svc.go"
+
+
+def _plan(ca, path):
+    from toolexec_rehab.toolexec import wrap
+
+    out = wrap.plan(ca, [(str(path), str(path))])
+    if out is None:
+        return None, None, []
+    argv, log = out
+    files = [a for a in argv if a.endswith(".go")]
+    return files, (open(files[0], "rb").read() if files[0] != str(path) else None), log
+
+
+def _ids(analyzer, path):
+    gf = load_file(str(path))
+    return {f.rule: f.node_id for f in analyzer.analyze(Package([gf])) if f.rule in I.TRACKED_RULES}
+
+
+def test_plan_instrument_without_fixes(compile_args, monkeypatch):
+    ca, path = compile_args
+    monkeypatch.setenv("REHAB_FIX", "off")
+    assert _plan(ca, path)[0] is None  # off and not instrumented: nothing to do
+    monkeypatch.setenv("REHAB_INSTRUMENT", "1")
+    files, new, log = _plan(ca, path)
+    assert files[-1].endswith(I.MARKER_FILE) and len(files) == 2
+    assert new.startswith(f"//line {path}:1:1\n".encode())
+    body = new.split(b"\n", 1)[1]
+    assert body.count(b"\n") == SRC.count(b"\n") and I.ACQUIRE.encode() in body
+    assert b"defer r.Close()" not in body and not any("patched" in x for x in log)
+    assert b"package svc\n" in open(files[-1], "rb").read()
+    assert oct(os.stat(files[-1]).st_mode & 0o777) == "0o600"
+
+
+def test_plan_confirmed_applies_only_confirmed(compile_args, monkeypatch, analyzer, tmp_path):
+    ca, path = compile_args
+    ids = _ids(analyzer, path)
+    sites = [R.SiteCount(ids["rows-not-closed"], "rows-not-closed", str(path), 10, 3, 0, 3, 0),
+             R.SiteCount(ids["body-not-closed"], "body-not-closed", str(path), 19, 3, 3, 0, 0)]
+    monkeypatch.setenv("REHAB_FIX", "confirmed")
+    monkeypatch.setenv("REHAB_TRACE", _trace(tmp_path, sites))
+    files, new, log = _plan(ca, path)
+    patched = [x for x in log if x.startswith("REHAB: patched")]
+    assert len(patched) == 1 and ids["rows-not-closed"] in patched[0], log
+    assert b"defer r.Close()" in new and I.ACQUIRE.encode() not in new and len(files) == 1
+
+    # no usable trace: no fixes at all, and the reason is logged
+    monkeypatch.setenv("REHAB_TRACE", str(tmp_path / "missing.json"))
+    assert _plan(ca, path)[0] is None
+    log = (tmp_path / "cache" / "toolexec-rehab" / "rejections.log").read_text()
+    assert "no usable trace" in log and "missing.json" in log
