@@ -7,7 +7,7 @@ subtracts a loop that does the same work without the call.
 
     python tools/bench_marker.py [--count N] [--benchtime 1s]
 
-Prints one line `marker_ns_per_call=<x>` and a context line (go version, GOARCH, cpu, raw ns/op).
+Prints one line: `marker_ns_per_call=<x> (go version, GOARCH, cpu, raw ns/op of both loops)`.
 """
 
 from __future__ import annotations
@@ -82,9 +82,10 @@ def main() -> int:
     base, mark = statistics.median(ns["Baseline"]), statistics.median(ns["Marker"])
     goversion = subprocess.run(["go", "env", "GOVERSION", "GOARCH"], capture_output=True, text=True,
                                env=env).stdout.split()
-    print(f"marker_ns_per_call={max(0.0, mark - base):.2f}")
-    print(f"context: {' '.join(goversion)} cpu={cpu} median of {args.count} x {args.benchtime}: "
-          f"marker loop {mark:.2f} ns/op, baseline loop {base:.2f} ns/op (no tracer attached)")
+    # one line (tools/bench.py reports the last line): the figure, then its context
+    print(f"marker_ns_per_call={max(0.0, mark - base):.2f} ({' '.join(goversion)}, cpu {cpu}, median of "
+          f"{args.count} x {args.benchtime}: marker loop {mark:.2f} ns/op, baseline loop {base:.2f} ns/op, "
+          f"no tracer attached)")
     return 0
 
 

@@ -285,3 +285,9 @@ def test_trace_program_counts_files_collected_while_open(ebpf, go, rehab_bin, tm
     assert s["line"] == GC_PROG.splitlines().index("\tf, err := os.Open(name)") + 1
     assert s["acquired"] == 5 and s["released"] == 0, s
     assert s["collected_open"] >= 1 and s["open"] == 5 - s["collected_open"], s
+
+    # --json on stdout: stdout is the JSON alone, the program's output moves to stderr
+    r = subprocess.run([str(rehab_bin), "trace", "--json", "--", str(tmp_path / "gcprog.bin")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "done" in r.stderr, r.stderr
+    assert json.loads(r.stdout)["leaks"] == [s["node_id"]]

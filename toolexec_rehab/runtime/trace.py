@@ -35,7 +35,8 @@ from .report import SiteCount, leak_lines, table, to_json
 
 # library Close methods whose receiver is the pointer the acquire marker saw
 CLOSERS = ("database/sql.(*Rows).Close", "database/sql.(*Stmt).Close", "os.(*File).Close",
-           "net/http.(*bodyEOFSignal).Close")
+           "net/http.(*bodyEOFSignal).Close", "net/http.(*gzipReader).Close")
+ZEROBASE = "runtime.zerobase"  # the address of every zero-size value (http.NoBody): never tracked
 FILE_CLOSE = "os.(*file).close"
 TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 CAP_SYS_ADMIN = 21
@@ -62,15 +63,16 @@ def check_platform(system: str | None = None, machine: str | None = None) -> str
     return arch
 
 
-def check_privileges(status_path: str = "/proc/self/status") -> None:
+def check_privileges(status_path: str = "/proc/self/status", euid: int | None = None) -> None:
     """Uprobes need CAP_SYS_ADMIN (root has it); CAP_BPF + CAP_PERFMON is not enough."""
+    euid = os.geteuid() if euid is None else euid
     try:
         with open(status_path) as fh:
             capeff = next((int(line.split()[1], 16) for line in fh if line.startswith("CapEff:")), 0)
     except OSError:
         capeff = 0
     if not capeff >> CAP_SYS_ADMIN & 1:
-        who = "not root" if os.geteuid() != 0 else "root without CAP_SYS_ADMIN"
+        who = "not root" if euid != 0 else "root without CAP_SYS_ADMIN"
         raise TraceError(f"trace needs root or CAP_SYS_ADMIN to attach uprobes ({who}); run it with sudo")
 
 
@@ -128,7 +130,7 @@ def elf_symbols(path: str, want) -> tuple[int, dict[str, tuple[int, int]] | None
 
 def _wanted(name: str) -> bool:
     return name.endswith(("." + ACQUIRE, "." + RELEASE)) or name in CLOSERS or name == FILE_CLOSE \
-        or name.startswith("runtime.call")
+        or name.startswith("runtime.call") or name == ZEROBASE
 
 
 class Target:
@@ -153,6 +155,7 @@ class Target:
         self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls else None
         self.gc_lo = min(a for a, _ in calls) if calls else 0
         self.gc_hi = max(a + s for a, s in calls) if calls else 0
+        self.zerobase = syms.get(ZEROBASE, (0, 0))[0]
         with open(binary, "rb") as fh:
             self.sites = parse_sites_tables(fh.read())
         if not self.sites:
@@ -171,6 +174,7 @@ def render_program(t: Target, arch: str, duration_ms: int | None) -> str:
     return render((template_dir(),), "trace.bt.j2", {
         "binary": t.binary, "acquire": t.acquire, "release": t.release, "closers": t.closers,
         "file_close": t.file_close, "gc_lo": t.gc_lo, "gc_hi": t.gc_hi, "file_sites": file_sites,
+        "zerobase": t.zerobase,
         "regs": REGS[arch], "duration_ms": duration_ms}) + "\n"
 
 
@@ -299,7 +303,9 @@ def run(args) -> int:
         cmd.append(prog_path)
         env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
         t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # --json to stdout: the program's own stdout goes to stderr, so that stdout is only the JSON
+        child_out = sys.stderr.fileno() if args.json and not args.output else None
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=child_out, stderr=subprocess.PIPE,
                                 preexec_fn=_raise_memlock)
         relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
         relay.start()
