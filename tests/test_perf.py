@@ -227,3 +227,66 @@ def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
     r = subprocess.run([str(BIN.parent / "toolexec-rehab-py"), "fakecc", "-###"], capture_output=True, text=True,
                        env={**os.environ, **env})
     assert r.stdout.strip() == "TOOL fakecc", r
+
+
+def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
+    """`compile -V=full` answered by the sh launcher (from what the server stored) must equal
+    the answer computed from scratch after any change of the inputs of our cache-key suffix."""
+    import time
+
+    from helpers import compile_tool
+
+    if not (BIN.exists() and BIN.read_bytes().startswith(b"#!/bin/sh")):
+        pytest.skip("the installed toolexec-rehab is not the sh launcher")
+    tool = compile_tool()
+    rules = tmp_path / "myrules"
+    (rules / "templates").mkdir(parents=True)
+    from toolexec_rehab.paths import builtin_dirs
+
+    pat, tpl = builtin_dirs()
+    y = (Path(pat) / "file-not-closed.yaml").read_text().replace("id: file-not-closed", "id: my-rule")
+    (rules / "my-rule.yaml").write_text(y.replace("file-not-closed.go.j2", "my-rule.go.j2"))
+    shutil.copy(Path(tpl) / "file-not-closed.go.j2", rules / "templates" / "my-rule.go.j2")
+    cache = tmp_path / "xdg"
+    base = {**os.environ, "XDG_CACHE_HOME": str(cache), "REHAB_SERVER_IDLE": "20",
+            "REHAB_RULE_DIRS": str(rules)}
+    base = {k: v for k, v in base.items() if k != "GOFLAGS"}
+
+    def vfull(**env):
+        r = subprocess.run([str(BIN), tool, "-V=full"], capture_output=True, text=True, env={**base, **env},
+                           cwd=tmp_path, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def fresh(**env):
+        return vfull(REHAB_SERVER="off", **env)
+
+    def cached(**env):
+        """Ask until the launcher answers from the cache (the server starts in the background)."""
+        cf = cache / "toolexec-rehab" / "vfull.cache"
+        for _ in range(100):
+            before = cf.read_bytes() if cf.exists() else None
+            out = vfull(**env)
+            if before is not None and cf.exists() and cf.read_bytes() == before and before.endswith(out.encode()):
+                return out
+            time.sleep(0.1)
+        raise AssertionError("the launcher never answered from its cache")
+
+    assert cached() == fresh()
+    # a rule file's content changes, its mtime is put back: still seen
+    f = rules / "my-rule.yaml"
+    st = f.stat()
+    f.write_text(f.read_text().replace("severity: warning", "severity: error"))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fresh() != fresh(REHAB_RULES="x")  # the env is part of the answer
+    assert vfull() == fresh()
+    assert cached() == fresh()
+    # a file added to a rule directory
+    (rules / "templates" / "extra.go.j2").write_text("x")
+    assert vfull() == fresh()
+    # an environment variable
+    assert cached(REHAB_MODES="my-rule=report") == fresh(REHAB_MODES="my-rule=report") != fresh()
+    # a config file appearing above the working directory
+    (tmp_path / ".rehab.yaml").write_text("rules:\n  my-rule: report\n")
+    assert vfull() == fresh()
+    assert cached() == fresh()

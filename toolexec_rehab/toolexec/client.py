@@ -109,7 +109,22 @@ def run(argv: list[str]) -> int | None:
     if rep.get("exec"):
         new = rep["exec"]
         os.execv(new[0], new)
+    if rep.get("vfull_cache"):
+        _write_vfull_cache(rep["vfull_cache"])
     return int(rep.get("rc", 0))
+
+
+def _write_vfull_cache(text: str) -> None:
+    """For the launcher: the answer to `compile -V=full` and what it depends on (server.py)."""
+    try:
+        d = _cache_dir()
+        tmp = os.path.join(d, f".vfull.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, os.path.join(d, "vfull.cache"))
+    except OSError:
+        pass
 
 
 def _spawn(path: str, tool: str) -> None:

@@ -66,6 +66,75 @@ def _fresh_state() -> None:
             stdapi.clear_memo()
 
 
+def vfull_cache_head(argv: list[str]) -> str | None:
+    """What the sh launcher needs to answer `compile -V=full` by itself next time (the
+    launcher's vfull_cached): the tool and working directory (K), the environment variables
+    our cache-key suffix reads (E), paths that must not exist (N: config files that would be
+    found), the number of entries of the rule directories (L), and the files it reads (C),
+    with `cat C... | cksum` of them (S) - a content check, so a file restored with an old
+    mtime is still seen. None: not cacheable."""
+    import subprocess
+
+    from .. import config as C
+    from ..paths import builtin_dirs, extra_rule_dirs
+    from .wrap import CONFIG_ENV
+
+    tool = argv[0]
+    cwd = os.environ.get("PWD") or os.getcwd()
+    if not os.path.isabs(cwd) or os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
+        return None
+    lines = [f"K {tool}|{cwd}"]
+    for k in CONFIG_ENV:
+        v = os.environ.get(k, "")
+        if "\n" in v:
+            return None
+        lines.append(f"E {k}={v}")
+    files: list[str] = []
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files += [os.path.join(here, n) for n in ("__init__.py", "config.py", "paths.py")]
+    files += [os.path.join(here, "toolexec", "wrap.py")]
+    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    if not os.path.isfile(os.path.join(goroot, "VERSION")):
+        return None  # a devel toolchain: no cheap identity for the compiler
+    files.append(os.path.join(goroot, "VERSION"))
+    dirs = list(builtin_dirs())
+    for p, t in extra_rule_dirs():
+        dirs += [p, t]
+    for d in dirs:
+        if not os.path.isdir(d):
+            lines.append(f"N {d}")
+        for root, subdirs, names in os.walk(d):
+            subdirs.sort()
+            files += [os.path.join(root, n) for n in sorted(names)]
+            lines.append(f"L {root} {len(os.listdir(root))}")  # a file added or removed
+    cfg_path = C.find_config()
+    if cfg_path:
+        files.append(cfg_path)
+    if not os.environ.get("REHAB_CONFIG"):
+        d = cwd
+        while True:  # every .rehab.yaml that would be found if it appeared
+            cand = os.path.join(d, C.NAME)
+            if cand != cfg_path and not os.path.exists(cand):
+                lines.append(f"N {cand}")
+            parent = os.path.dirname(d)
+            if parent == d:
+                break
+            d = parent
+    trace = C.load_config().trace()
+    if trace:
+        if not os.path.isfile(trace):
+            return None
+        files.append(os.path.abspath(trace))
+    if any("\n" in f for f in files) or any("\n" in x for x in lines):
+        return None
+    lines += [f"C {f}" for f in files]
+    r = subprocess.run(["sh", "-c", 'cat -- "$@" | cksum', "sh", *files], capture_output=True, text=True)
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    lines.append(f"S {r.stdout.strip()}")
+    return "\n".join(lines) + "\n"
+
+
 def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
     chunks = []
@@ -91,8 +160,12 @@ def _handle(conn: socket.socket) -> None:
         _fresh_state()
         from .wrap import run_compile
 
+        vfull = vfull_cache_head(req["argv"]) if req["argv"][1:] == ["-V=full"] else None
         rc = run_compile(req["argv"])
         reply["rc"] = int(rc or 0)
+        line = out.getvalue().decode("utf-8", "replace")
+        if vfull and reply["rc"] == 0 and line.endswith("\n") and line.count("\n") == 1 and not err.getvalue():
+            reply["vfull_cache"] = vfull + "V " + line
     except _Exec as e:
         reply["exec"] = e.argv
     except SystemExit as e:
