@@ -255,7 +255,7 @@ class Flow:
 
     def _effect(self, stmt: Node) -> bool:
         """True when a simple statement closes or hands off the handle."""
-        if self._closes(stmt):
+        if self._closes(stmt) or self._closure_closes(stmt):
             return True
         hit = False
         for u in self._uses(stmt):
@@ -266,6 +266,25 @@ class Flow:
                 self.out.transfers.append(u)
                 hit = True
         return hit
+
+    def _closure_closes(self, stmt: Node) -> bool:
+        """A func literal in the statement closes the handle: `t.Cleanup(func() { f.Close() })`,
+        `context.AfterFunc(ctx, func() { rows.Close() })`. Invoked in place, that is a close;
+        kept for later (a callback), a hand-off: a close at function exit would pull the value
+        out from under it (testing.common.Chdir does exactly this with its dirfd)."""
+        stack = [stmt]
+        while stack:
+            n = stack.pop()
+            if n.type == "func_literal" and n != stmt:
+                body = n.child_by_field_name("body")
+                if body is not None and self._closes_or_defers(body):
+                    p = n.parent
+                    if not (p is not None and p.type == "call_expression" and p.child_by_field_name("function") == n):
+                        self.out.transfers.append(n)
+                    return True
+                continue
+            stack.extend(n.children)
+        return False
 
     def _defer_closes(self, stmt: Node) -> bool:
         call = next((c for c in stmt.named_children if c.type == "call_expression"), None)
