@@ -42,8 +42,8 @@ TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 CAP_SYS_ADMIN = 21
 # Go's register ABI: the first three integer arguments, and the return address at entry
 REGS = {
-    "x86_64": {"a0": "ax", "a1": "bx", "a2": "cx", "ra": '*(uint64 *)uptr(reg("sp"))', "elf": 62},
-    "aarch64": {"a0": "r0", "a1": "r1", "a2": "r2", "ra": 'reg("r30")', "elf": 183},
+    "x86_64": {"a0": "ax", "a1": "bx", "a2": "cx", "ra": '*(uint64 *)uptr(reg("sp"))', "ip": "ip", "elf": 62},
+    "aarch64": {"a0": "r0", "a1": "r1", "a2": "r2", "ra": 'reg("r30")', "ip": "pc", "elf": 183},
 }
 ARCH_ALIASES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
 
@@ -153,6 +153,7 @@ class Target:
         self.closers = [n for n in CLOSERS if n in syms]
         calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
         self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls else None
+        self.file_close_addr = syms[FILE_CLOSE][0] if self.file_close else 0
         self.gc_lo = min(a for a, _ in calls) if calls else 0
         self.gc_hi = max(a + s for a, s in calls) if calls else 0
         self.zerobase = syms.get(ZEROBASE, (0, 0))[0]
@@ -174,7 +175,7 @@ def render_program(t: Target, arch: str, duration_ms: int | None) -> str:
     return render((template_dir(),), "trace.bt.j2", {
         "binary": t.binary, "acquire": t.acquire, "release": t.release, "closers": t.closers,
         "file_close": t.file_close, "gc_lo": t.gc_lo, "gc_hi": t.gc_hi, "file_sites": file_sites,
-        "zerobase": t.zerobase,
+        "zerobase": t.zerobase, "file_close_addr": t.file_close_addr,
         "regs": REGS[arch], "duration_ms": duration_ms}) + "\n"
 
 
