@@ -224,3 +224,21 @@ def test_known_chain_unchecked_error_fix_opens_a_leak_path():
     assert once.new_src is not None and b"if err := f.Write(b); err != nil" in once.new_src
     _, _, twice = _fix_once("/fz/chain.go", once.new_src, False, "all")
     assert twice.new_src is None
+
+
+def test_unchecked_error_fix_names_every_result(tmp_path):
+    """Found by the std stress: `w.Write(b)` has two results, so the opt-in fix must be
+    `if _, err := w.Write(b); ...` (it was `if err := ...`, which the compiler rejected)."""
+    src = (b'package p\n\nimport (\n\t"io"\n\t"os"\n)\n\nfunc save(w io.Writer, b []byte) (int, error) {\n'
+           b'\tw.Write(b)\n\tio.Copy(w, os.Stdin)\n\tos.Chdir("/")\n\treturn 0, nil\n}\n')
+    _, _, res = _fix_once(str(tmp_path / "p.go"), src, False, "unchecked-error")
+    assert res.new_src is not None
+    assert b"if _, err := w.Write(b); err != nil { return *new(int), err }" in res.new_src
+    assert b"if _, err := io.Copy(w, os.Stdin); err != nil" in res.new_src
+    assert b'if err := os.Chdir("/"); err != nil' in res.new_src
+    (tmp_path / "go.mod").write_text("module example.com/p\n\ngo 1.22\n")
+    (tmp_path / "p.go").write_bytes(res.new_src)
+    env = dict(os.environ, GOTOOLCHAIN="local")
+    env.pop("GOFLAGS", None)
+    b = subprocess.run(["go", "build", "./..."], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert b.returncode == 0, b.stderr

@@ -244,7 +244,8 @@ def cond_returns_error(ctx: dict, p: ReturnsErrorParams) -> bool:
     ctx.update(callee=name, callee_text=P.text(call.child_by_field_name("function")), call=P.text(call),
                stmt=call.parent, func=fnode, fixable=fixable,
                why_no_fix=None if fixable else "the function does not return an error",
-               zeros=_zero_values(fnode) if fixable else "")
+               zeros=_zero_values(fnode) if fixable else "",
+               blanks="_, " * (len(res) - 1))  # `if _, err := w.Write(b); ...`: one name per result
     return True
 
 

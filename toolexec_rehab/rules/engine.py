@@ -171,7 +171,7 @@ class Engine:
         rule = lr.rule
         placement = rule.fix.placement
         stmt = ctx.get("stmt")
-        extra = {k: ctx.get(k) for k in ("call", "zeros", "deferred", "fmt", "func_name")}
+        extra = {k: ctx.get(k) for k in ("call", "zeros", "blanks", "deferred", "fmt", "func_name")}
         tctx = {**mctx, **extra, "guarded": False, "in_loop": False}
         if placement == "after-error-check":
             if ctx.get("loop_last") is not None:
