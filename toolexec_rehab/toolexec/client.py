@@ -78,22 +78,35 @@ def run(argv: list[str]) -> int | None:
             os.close(dfd)
     import json
 
+    # Speculation: the compiler starts on the original files now, while the server analyzes
+    # them. Most compiles need no fix, and then its result is the answer (the analysis cost
+    # hides behind the compile on a second core). If a fix is needed, the server asks us to
+    # kill it before the rewritten files are compiled.
+    spec = _speculate(argv) if argv[1:] != ["-V=full"] else None
+    rep = None
     try:
-        req = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
-        s.sendall(json.dumps(req, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape"))
-        s.shutdown(socket.SHUT_WR)
-        chunks = []
+        req = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None}
+        s.sendall(json.dumps(req, default=str).encode("ascii") + b"\n")
+        f = s.makefile("rb")
         while True:
-            b = s.recv(1 << 16)
-            if not b:
+            line = f.readline()
+            if not line:
                 break
-            chunks.append(b)
+            msg = json.loads(line)
+            if msg.get("kill"):
+                _kill(spec)
+                spec = None
+                s.sendall(b"ok\n")
+                continue
+            rep = msg
+            break
+    except BaseException:
+        _kill(spec)
+        raise
     finally:
         s.close()
-    if not chunks:
-        return None
-    rep = json.loads(b"".join(chunks))
-    if rep.get("fallback"):
+    if rep is None or rep.get("fallback"):
+        _kill(spec)
         return None
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
@@ -108,10 +121,68 @@ def run(argv: list[str]) -> int | None:
     sys.stderr.flush()
     if rep.get("exec"):
         new = rep["exec"]
+        if spec is not None and new == argv:
+            return _finish(spec)
+        _kill(spec)
         os.execv(new[0], new)
+    _kill(spec)
     if rep.get("vfull_cache"):
         _write_vfull_cache(rep["vfull_cache"])
     return int(rep.get("rc", 0))
+
+
+def _speculate(argv: list[str]):
+    """Start the compiler on the original files, its stdout/stderr in memory files."""
+    if not (hasattr(os, "posix_spawn") and hasattr(os, "memfd_create")) or \
+            os.environ.get("REHAB_SPECULATE", "").lower() in _OFF:
+        return None
+    try:
+        out, err = os.memfd_create("rehab-stdout"), os.memfd_create("rehab-stderr")
+        pid = os.posix_spawn(argv[0], argv, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, err, 2)])
+    except OSError:
+        return None
+    return pid, out, err
+
+
+def _kill(spec) -> None:
+    if spec is None:
+        return
+    pid, out, err = spec
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    os.close(out)
+    os.close(err)
+
+
+def _finish(spec) -> int:
+    """The speculative compile is the answer: its output, then its exit status."""
+    pid, out, err = spec
+    _, status = os.waitpid(pid, 0)
+    for fd, stream in ((out, sys.stdout), (err, sys.stderr)):
+        os.lseek(fd, 0, os.SEEK_SET)
+        while True:
+            b = os.read(fd, 1 << 16)
+            if not b:
+                break
+            stream.buffer.write(b)
+        stream.flush()
+        os.close(fd)
+    if os.WIFSIGNALED(status):
+        import signal
+
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    return os.waitstatus_to_exitcode(status)
 
 
 def _write_vfull_cache(text: str) -> None:

@@ -137,13 +137,8 @@ def vfull_cache_head(argv: list[str]) -> str | None:
 
 def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
-    chunks = []
-    while True:
-        b = conn.recv(1 << 16)
-        if not b:
-            break
-        chunks.append(b)
-    req = json.loads(b"".join(chunks))
+    rfile = conn.makefile("rb")
+    req = json.loads(rfile.readline())
     os.chdir(req["cwd"])
     os.environ.clear()
     os.environ.update(req["env"])
@@ -158,7 +153,29 @@ def _handle(conn: socket.socket) -> None:
     reply: dict = {}
     try:
         _fresh_state()
+        from . import wrap
         from .wrap import run_compile
+
+        if req.get("spec"):
+            # the client is compiling the original files: it must stop before the rewritten
+            # ones are compiled (same -o file)
+            real = wrap.subprocess
+
+            class _Sub:
+                killed = False
+
+                def __getattr__(self, name):
+                    return getattr(real, name)
+
+                def run(self, *a, **k):
+                    if not self.killed:
+                        conn.sendall(b'{"kill": true}\n')
+                        if rfile.readline().strip() != b"ok":
+                            raise OSError("client did not stop its compile")
+                        self.killed = True
+                    return real.run(*a, **k)
+
+            wrap.subprocess = _Sub()
 
         vfull = vfull_cache_head(req["argv"]) if req["argv"][1:] == ["-V=full"] else None
         rc = run_compile(req["argv"])
@@ -177,7 +194,7 @@ def _handle(conn: socket.socket) -> None:
     if not reply.get("fallback"):
         reply["out"] = out.getvalue().decode("latin-1")
         reply["err"] = err.getvalue().decode("latin-1")
-    conn.sendall(json.dumps(reply).encode("utf-8"))
+    conn.sendall(json.dumps(reply).encode("ascii") + b"\n")
     conn.close()
 
 
