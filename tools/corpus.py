@@ -126,6 +126,11 @@ class Runner:
                     "rehab": {**base, "GOFLAGS": f"{base['GOFLAGS']} -toolexec={self.bin}", "REHAB_VERBOSE": "1"}}
         if args.modes:
             self.env["rehab"]["REHAB_MODES"] = args.modes
+        if args.all_fix:
+            # every rule, opt-in ones included, in fix mode: the most rewrites the compiler must accept
+            out = subprocess.run([str(self.bin), "rules", "list"], capture_output=True, text=True, check=True).stdout
+            ids = [ln.split()[0] for ln in out.splitlines() if ln.strip()]
+            self.env["rehab"].update(REHAB_RULES=",".join(ids), REHAB_MODES=",".join(f"{i}=fix" for i in ids))
         self.rejections = self.xdg / "toolexec-rehab" / "rejections.log"
 
     def go(self, argv, cwd, mode, timeout) -> Step:
@@ -290,6 +295,9 @@ def main(argv=None) -> int:
     p.add_argument("--gocache", help="GOCACHE to share (default: go env GOCACHE)")
     p.add_argument("--rehab", help="toolexec-rehab executable (default: next to this Python)")
     p.add_argument("--modes", help="REHAB_MODES for the rehab builds, e.g. unchecked-error=fix")
+    p.add_argument("--all-fix", action="store_true",
+                   help="every rule (opt-in ones too) in fix mode; their fixes change behaviour on purpose, "
+                        "so use with --max-test-pkgs 0")
     p.add_argument("--max-test-pkgs", type=int, default=6)
     p.add_argument("--test-timeout", type=int, default=120, help="go test -timeout, seconds")
     p.add_argument("--timeout", type=int, default=600, help="per go build/vet command, seconds")
