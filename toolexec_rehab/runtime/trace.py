@@ -145,12 +145,12 @@ class Target:
         if syms is None:
             raise TraceError(f"{binary}: stripped binary (no .symtab): uprobes attach by symbol name; "
                              "build without -ldflags='-s -w'")
-        self.acquire = sorted(n for n in syms if n.endswith("." + ACQUIRE))
-        self.release = sorted(n for n in syms if n.endswith("." + RELEASE))
+        self.acquire = sorted((n, syms[n][0]) for n in syms if n.endswith("." + ACQUIRE))
+        self.release = sorted((n, syms[n][0]) for n in syms if n.endswith("." + RELEASE))
         if not self.acquire:
             raise TraceError(f"{binary}: no rehab marker symbols ({ACQUIRE}): build it instrumented, "
                              "GOFLAGS=-toolexec=toolexec-rehab REHAB_INSTRUMENT=1 go build ...")
-        self.closers = [n for n in CLOSERS if n in syms]
+        self.closers = [(n, syms[n][0]) for n in CLOSERS if n in syms]
         calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
         self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls else None
         self.file_close_addr = syms[FILE_CLOSE][0] if self.file_close else 0
