@@ -31,7 +31,10 @@ def _verbose() -> bool:
 
 
 def config_digest() -> str:
-    """Changes whenever our version, the active rules or the configuration change."""
+    """Changes whenever our version, the active rules or the configuration change.
+
+    The sh launcher answers `compile -V=full` from a cache that lists what this reads
+    (toolexec/server.py: vfull_cache_head): a new input here must be listed there too."""
     from ..paths import rules_digest
 
     h = hashlib.sha256()
