@@ -496,12 +496,13 @@ What was built (and why):
    Python with `-S` (no `site`), adding the venv's site-packages itself.
 2. **A compile server** (toolexec/server.py, client.py). The first in-scope
    compile starts it in the background; later ones connect to its Unix socket
-   (private cache dir, 0700; socket 0600) and it forks a child per request
+   ($XDG_RUNTIME_DIR/toolexec-rehab or /tmp/toolexec-rehab-<uid>, checked to be
+   ours and 0700; socket 0600) and it forks a child per request
    that has everything imported and the rules loaded. The child takes the
    request's directory and environment, drops caches that may be stale (config,
    go.mod lookups) and runs the same `wrap.run_compile`. The socket name carries
    a key of the installed code, so an upgrade or an edit starts a new server; it
-   exits after 10 idle minutes. `REHAB_SERVER=off` turns it off.
+   exits after 5 idle minutes. `REHAB_SERVER=off` turns it off.
 3. **Speculative compile.** While the server analyzes, the client already runs
    the compiler on the original files (output to memory files). Most compiles
    need no fix: the compile's own output and exit status are then the answer

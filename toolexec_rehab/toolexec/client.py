@@ -43,8 +43,34 @@ def code_key() -> str:
     return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
 
 
-def socket_path() -> str:
-    return os.path.join(_cache_dir(), f"srv-{code_key()}.sock")
+def _runtime_dir() -> str | None:
+    """A private directory for the socket, shared by all builds of this user whatever their
+    XDG_CACHE_HOME (one server per installed version, not one per cache dir):
+    $XDG_RUNTIME_DIR/toolexec-rehab, else /tmp/toolexec-rehab-<uid>. None if it is not ours
+    alone (owner, mode 0700, not a symlink)."""
+    import stat
+
+    uid = os.getuid()
+    rt = os.environ.get("XDG_RUNTIME_DIR")
+    if rt and os.path.isabs(rt) and os.path.isdir(rt):
+        d = os.path.join(rt, "toolexec-rehab")
+    else:
+        d = os.path.join("/tmp", f"toolexec-rehab-{uid}")
+    try:
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+        return None
+    return d
+
+
+def socket_path() -> str | None:
+    d = _runtime_dir()
+    return os.path.join(d, f"srv-{code_key()}.sock") if d else None
 
 
 def address(path: str) -> tuple[str, int | None]:
@@ -65,12 +91,17 @@ def run(argv: list[str]) -> int | None:
     import socket
 
     path = socket_path()
+    if path is None:
+        return None
     addr, dfd = address(path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(addr)
     except OSError:
         s.close()
+        if dfd is not None:
+            os.close(dfd)
+            dfd = None
         _spawn(path, argv[0])
         return None
     finally:

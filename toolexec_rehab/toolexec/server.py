@@ -3,15 +3,16 @@
 An intercepted compile would otherwise pay interpreter start-up plus ~150 ms of imports
 (pydantic, tree-sitter, the rule engine, the stdlib API table) and rule loading. The
 first intercepted compile starts this server in the background (client._spawn) and
-compiles as usual; later ones connect to its Unix socket (in the private cache dir,
-0700, the socket itself 0600), and the server forks a child per request. The child
+compiles as usual; later ones connect to its Unix socket (in a private runtime dir,
+$XDG_RUNTIME_DIR/toolexec-rehab or /tmp/toolexec-rehab-<uid>, checked to be ours and
+0700; the socket itself 0600), and the server forks a child per request. The child
 takes the request's working directory and environment, forgets per-process caches that
 could be stale (configuration, go.mod lookups, a changed GOROOT's API table), and runs
 the same `wrap.run_compile` a local compile runs, with its output captured. When that
 would exec the compiler, the child replies with the argv and the client execs it.
 
 The socket name carries a key of the code (client.code_key): an upgraded or edited
-install starts a new server. A server exits after IDLE seconds without a request.
+install starts a new server. A server exits after IDLE seconds (300) without a request.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import signal
 import socket
 import sys
 
-IDLE = float(os.environ.get("REHAB_SERVER_IDLE", "600"))
+IDLE = float(os.environ.get("REHAB_SERVER_IDLE", "300"))
 
 
 class _Exec(Exception):
