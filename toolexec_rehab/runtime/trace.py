@@ -256,6 +256,15 @@ def _relay_stderr(pipe) -> None:
         out.flush()
 
 
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _read_lines(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
@@ -306,8 +315,8 @@ def run(args) -> int:
         t0 = time.monotonic()
         # --json to stdout: the program's own stdout goes to stderr, so that stdout is only the JSON
         child_out = sys.stderr.fileno() if args.json and not args.output else None
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=child_out, stderr=subprocess.PIPE,
-                                preexec_fn=_raise_memlock)
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL if args.pid is not None else None,
+                                stdout=child_out, stderr=subprocess.PIPE, preexec_fn=_raise_memlock)
         relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
         relay.start()
         stop = {"sig": False}
@@ -348,8 +357,11 @@ def run(args) -> int:
                   file=sys.stderr, flush=True)
             while True:
                 try:
-                    proc.wait()
+                    proc.wait(timeout=0.25)
                     break
+                except subprocess.TimeoutExpired:
+                    if args.pid is not None and not stop["sig"] and not _alive(args.pid):
+                        forward(signal.SIGINT, None)  # the traced process is gone: report what we have
                 except KeyboardInterrupt:
                     forward(signal.SIGINT, None)
         finally:
