@@ -106,6 +106,14 @@ def test_launcher_reads_rehab_yaml_include(sandbox):
     assert s.run(*_compile(s, s.std)) == "TOOL"
     cfg.write_text("packages:\n  include: [fmt]\n")
     assert s.run(*_compile(s, s.std)) == "PYTHON"
+    # through a symlink: the physical directory's parents count, as for Python's os.getcwd()
+    link = s.root / "elsewhere" / "link"
+    link.parent.mkdir()
+    link.symlink_to(s.userdir)
+    assert s.run(*_compile(s, s.std), cwd=link, PWD=str(link)) == "PYTHON"
+    cfg.unlink()
+    (link.parent / ".rehab.yaml").write_text("packages:\n  include: [fmt]\n")  # above the link only
+    assert s.run(*_compile(s, s.std), cwd=link, PWD=str(link)) == "TOOL"
 
 
 def test_launcher_follows_line_headers_of_generated_files(sandbox):
