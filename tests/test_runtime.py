@@ -348,3 +348,27 @@ def test_plan_confirmed_applies_only_confirmed(compile_args, monkeypatch, analyz
     assert _plan(ca, path)[0] is None
     log = (tmp_path / "cache" / "toolexec-rehab" / "rejections.log").read_text()
     assert "no usable trace" in log and "missing.json" in log
+
+
+def test_build_with_unusable_trace_stops_with_reason(tmp_path):
+    """fix: confirmed with no trace, a relative path or a bad file: `compile -V=full` (the first thing
+    a build runs through the shim) exits 2 and says why, instead of silently fixing nothing."""
+    from helpers import compile_tool
+
+    if not shutil.which("go"):
+        pytest.skip("go not installed")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    cases = [({}, "needs a trace"), ({"REHAB_TRACE": "trace.json"}, "must be an absolute path"),
+             ({"REHAB_TRACE": str(bad)}, "not a toolexec-rehab trace"),
+             ({"REHAB_TRACE": str(tmp_path / "none.json")}, "none.json")]
+    for extra, msg in cases:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_")}
+        env.update({"REHAB_FIX": "confirmed", "REHAB_CONFIG": "off", **extra})
+        r = subprocess.run([str(BIN), compile_tool(), "-V=full"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 2 and msg in r.stderr and r.stdout == "", (extra, r.stdout, r.stderr)
+    good = _trace(tmp_path, [R.SiteCount("ast-node-0000000000000001", "rows-not-closed", "/a.go", 3, 1, 0, 1, 0)])
+    env.update({"REHAB_TRACE": good})
+    r = subprocess.run([str(BIN), compile_tool(), "-V=full"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and " rehab" in r.stdout, r.stderr

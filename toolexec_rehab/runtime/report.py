@@ -13,6 +13,7 @@ collected by the GC without having been closed.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 
@@ -77,6 +78,18 @@ def load(path: str) -> list[SiteCount]:
 def confirmed_ids(path: str) -> set[str]:
     """The `ast-node-<id>`s that the trace in `path` confirmed as leaking."""
     return {s.node_id for s in load(path) if s.leaking}
+
+
+def check_build_trace(path: str | None) -> None:
+    """`fix: confirmed` in a build: the trace must exist, be valid, and be named by an absolute path
+    (the compiler runs in each package's directory). ValueError says what is wrong."""
+    if not path:
+        raise ValueError("fix: confirmed needs a trace: set REHAB_TRACE=/abs/path/trace.json "
+                         "or build.trace in .rehab.yaml")
+    if not os.path.isabs(path):
+        raise ValueError(f"REHAB_TRACE={path}: must be an absolute path "
+                         "(the compiler runs in each package's directory)")
+    load(path)
 
 
 def confirmed_ids_or_none(path: str | None) -> set[str] | None:

@@ -57,6 +57,10 @@ def config_digest() -> str:
             except OSError:
                 h.update(b"missing\0")
     trace = cfg.trace() if cfg.fix_policy() == "confirmed" else None
+    if cfg.fix_policy() == "confirmed":
+        from ..runtime.report import check_build_trace
+
+        check_build_trace(trace)  # a missing, relative or bad trace stops the build with its reason
     if trace:
         # fix: confirmed applies what the trace confirmed: a new trace is a new build
         try:
