@@ -313,3 +313,51 @@ def test_trace_program_counts_files_collected_while_open(ebpf, go, rehab_bin, tm
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "done" in r.stderr, r.stderr
     assert sorted(json.loads(r.stdout)["leaks"]) == sorted([s["node_id"], some["node_id"]])
+
+
+COVER_SRC = """package cov
+
+import "os"
+
+func Head(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 4)
+	n, _ := f.Read(buf)
+	return string(buf[:n]), nil
+}
+"""
+
+COVER_TEST = """package cov
+
+import "testing"
+
+func TestHead(t *testing.T) {
+	if _, err := Head("cov.go"); err != nil {
+		t.Fatal(err)
+	}
+}
+"""
+
+
+def test_instrumented_cover_and_vet(go, rehab_bin, tmp_path):
+    """Markers do not disturb `go test -cover` (positions in the profile stay the source's) or `go vet`;
+    the test binary carries the markers. Needs no eBPF."""
+    src = tmp_path / "cov"
+    src.mkdir()
+    (src / "go.mod").write_text("module example.com/cov\n\ngo 1.21\n")
+    (src / "cov.go").write_text(COVER_SRC)
+    (src / "cov_test.go").write_text(COVER_TEST)
+    env = {"REHAB_INSTRUMENT": "1", "REHAB_FIX": "off"}
+    prof = tmp_path / "c.out"
+    r = go.run(["test", "-count=1", "-cover", f"-coverprofile={prof}", "."], cwd=src, mode="rehab", env=env)
+    assert "coverage: 83.3% of statements" in r.stdout, r.stdout
+    plain = tmp_path / "plain.out"
+    go.run(["test", "-count=1", "-cover", f"-coverprofile={plain}", "."], cwd=src, mode="plain")
+    assert prof.read_text() == plain.read_text()
+    go.run(["vet", "./..."], cwd=src, mode="rehab", env=env)
+    go.run(["test", "-c", "-cover", "-o", str(tmp_path / "cov.test"), "."], cwd=src, mode="rehab", env=env)
+    nm = subprocess.run([str(go.exe), "tool", "nm", str(tmp_path / "cov.test")], capture_output=True, text=True)
+    assert "example.com/cov._rehabAcquire" in nm.stdout and "example.com/cov._rehabRelease" in nm.stdout
