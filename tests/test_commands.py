@@ -471,3 +471,21 @@ def test_bad_arguments_exit_2(isolated, args, msg):
     r = rehab(*args, cwd=root)
     assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     assert tree_digest(root) == before
+
+
+CHAIN = ('package p\n\nimport "os"\n\nfunc save(p string, b []byte) error {\n\tf, err := os.Create(p)\n'
+         '\tif err != nil {\n\t\treturn err\n\t}\n\tf.Write(b)\n\treturn f.Close()\n}\n')
+
+
+def test_fix_reaches_a_fixpoint_when_one_fix_enables_another(isolated):
+    """unchecked-error=fix adds `return err` before `f.Close()`: file-not-closed must then fix
+    the new path in the same run, so that fixing again finds nothing."""
+    root = _module(isolated, {"p/p.go": CHAIN})
+    env = {"REHAB_MODES": "unchecked-error=fix"}
+    r = rehab("fix", "--write", "./...", cwd=root, env=env)
+    assert r.returncode == 0, r.stderr
+    text = (root / "p" / "p.go").read_text()
+    assert "\tdefer f.Close()\n\tif _, err := f.Write(b); err != nil {" in text, text
+    again = rehab("fix", "--diff", "./...", cwd=root, env=env)
+    assert (again.returncode, again.stdout) == (0, ""), again.stdout + again.stderr
+    assert _go("vet", "./...", cwd=root).returncode == 0

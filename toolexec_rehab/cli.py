@@ -169,7 +169,7 @@ def _fixes(args, label: str):
     if run.errors:
         raise UsageError("cannot fix files with syntax errors:\n" + "\n".join(run.errors))
     only = _trace_ids(getattr(args, "from_trace", None))
-    return run, PL.fixed_files(run.findings, only)
+    return run, PL.fixed_files(run.findings, only, run)
 
 
 def cmd_fix(args) -> int:

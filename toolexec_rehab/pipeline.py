@@ -83,6 +83,8 @@ class Run:
     rules: list[LoadedRule]
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    analyzer: Analyzer | None = None
+    packages: list = field(default_factory=list)  # golang.package.Package, as analyzed
 
 
 def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool = False,
@@ -93,8 +95,8 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
     include, exclude = cfg.package_globs()
     if include or exclude:
         inputs = [i for i in inputs if package_selected(import_path(i.directory) or i.directory, include, exclude)]
-    run = Run(cfg, rules)
     analyzer = Analyzer(go_env_goroot(), rules=rules, modes=modes, source=source)
+    run = Run(cfg, rules, analyzer=analyzer)
     from .syntax import syntax_errors
 
     bar = Progress(len(inputs), label)
@@ -102,6 +104,7 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
         for inp in inputs:
             bar.step(_display(inp.directory))
             for pkg in build_packages(inp):
+                run.packages.append(pkg)
                 for f in pkg.files:
                     if f.has_error and (inp.report is None or f.path in inp.report):
                         run.errors.extend(syntax_errors(f))
@@ -144,8 +147,44 @@ class FixedFile:
     rejected: list[tuple[Finding, str]]
 
 
-def fixed_files(findings: list[Finding], only_ids: set[str] | None = None) -> list[FixedFile]:
-    """Apply every fix (line-preserving, as a build would); one entry per changed file."""
+MAX_ROUNDS = 4
+
+
+def fixed_files(findings: list[Finding], only_ids: set[str] | None = None, run: Run | None = None) -> list[FixedFile]:
+    """Apply every fix (line-preserving); one entry per changed file.
+
+    With `run`, fix to a fixpoint: a fix can create what another rule fixes (the opt-in
+    unchecked-error fix adds an early `return err` that skips a later Close), so the
+    changed packages are analyzed again and fixed again, up to MAX_ROUNDS, and fixing the
+    result finds nothing more. Not with `only_ids`: a trace confirmed only the sites it saw.
+    """
+    out = _apply_round(findings, only_ids)
+    if run is None or run.analyzer is None or only_ids is not None or not out:
+        return out
+    from .golang.package import Package, load_file
+
+    state = {ff.file.path: ff for ff in out}
+    for _ in range(MAX_ROUNDS - 1):
+        current = {p: load_file(p, ff.new_src, origin=ff.file.origin) for p, ff in state.items()}
+        again: list[Finding] = []
+        for pkg in run.packages:
+            if any(f.path in current for f in pkg.files):
+                pkg2 = Package([current.get(f.path, f) for f in pkg.files])
+                again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.file.path in current]
+        more = _apply_round(again, None)
+        if not more:
+            break
+        for ff in more:
+            prev = state[ff.file.path]
+            done = {(x.rule, x.line) for x in ff.applied}
+            state[ff.file.path] = FixedFile(prev.file, ff.new_src, prev.applied + ff.applied,
+                                            [r for r in prev.rejected if (r[0].rule, r[0].line) not in done]
+                                            + [r for r in ff.rejected
+                                               if (r[0].rule, r[0].line) not in {(x.rule, x.line) for x, _ in prev.rejected}])
+    return sorted(state.values(), key=lambda x: x.file.origin)
+
+
+def _apply_round(findings: list[Finding], only_ids: set[str] | None) -> list[FixedFile]:
     by_file: dict[int, list[Finding]] = {}
     files: dict[int, GoFile] = {}
     for fd in findings:
