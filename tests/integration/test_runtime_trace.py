@@ -94,7 +94,7 @@ def trace_service(rehab_bin, bindir: Path, workdir: Path, dsn: str, endpoints=sv
             tr = subprocess.Popen([str(rehab_bin), "trace", "--json", "-o", str(out), "--pid", str(s.popen.pid)],
                                   stdout=subprocess.PIPE, stderr=ferr, text=True)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 150  # past trace's own 120s wait, so its message wins
             while "toolexec-rehab: tracing" not in errlog.read_text():
                 assert tr.poll() is None, f"trace exited {tr.returncode}:\n{errlog.read_text()}"
                 assert time.monotonic() < deadline, errlog.read_text()
