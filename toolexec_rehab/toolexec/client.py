@@ -1,6 +1,6 @@
 """Client of the compile server (server.py): hand one compile to a warm process.
 
-Imports only what a bare interpreter has loaded anyway (os, sys, socket, json, zlib), so
+Imports next to nothing (os, sys, _socket, marshal, zlib: no socket/json/subprocess), so
 that the cost of an intercepted compile is interpreter start-up plus the analysis, not
 the ~150 ms of imports and rule loading. Any failure returns None and the caller runs
 the compile in this process (fail open). REHAB_SERVER=off disables the server.
@@ -88,13 +88,13 @@ def run(argv: list[str]) -> int | None:
     execs the tool as the server says, or returns None: run it here."""
     if not enabled():
         return None
-    import socket
+    import _socket
 
     path = socket_path()
     if path is None:
         return None
     addr, dfd = address(path)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         s.connect(addr)
     except OSError:
@@ -107,7 +107,6 @@ def run(argv: list[str]) -> int | None:
     finally:
         if dfd is not None:
             os.close(dfd)
-    import json
 
     # Speculation: the compiler starts on the original files now, while the server analyzes
     # them. Most compiles need no fix, and then its result is the answer (the analysis cost
@@ -116,18 +115,15 @@ def run(argv: list[str]) -> int | None:
     spec = _speculate(argv) if argv[1:] != ["-V=full"] else None
     rep = None
     try:
-        req = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None}
-        s.sendall(json.dumps(req, default=str).encode("ascii") + b"\n")
-        f = s.makefile("rb")
+        send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None})
         while True:
-            line = f.readline()
-            if not line:
+            msg = recv_msg(s)
+            if msg is None:
                 break
-            msg = json.loads(line)
             if msg.get("kill"):
                 _kill(spec)
                 spec = None
-                s.sendall(b"ok\n")
+                send_msg(s, {"ok": True})
                 continue
             rep = msg
             break
@@ -143,7 +139,7 @@ def run(argv: list[str]) -> int | None:
     if trace:
         with open(trace, "a", encoding="utf-8") as fh:
             fh.write(f"served {os.environ.get('TOOLEXEC_IMPORTPATH', '?')}\n")
-    out, err = rep.get("out", "").encode("latin-1"), rep.get("err", "").encode("latin-1")
+    out, err = rep.get("out", b""), rep.get("err", b"")
     if out:
         sys.stdout.buffer.write(out)
     if err:
@@ -160,6 +156,35 @@ def run(argv: list[str]) -> int | None:
     if rep.get("vfull_cache"):
         _write_vfull_cache(rep["vfull_cache"])
     return int(rep.get("rc", 0))
+
+
+def send_msg(sock, obj) -> None:
+    """One message: 4-byte length, then marshal (client and server are the same interpreter:
+    the socket name carries sys.version)."""
+    import marshal
+
+    data = marshal.dumps(obj)
+    sock.sendall(len(data).to_bytes(4, "big") + data)
+
+
+def _recv_exact(sock, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        b = sock.recv(min(n - len(buf), 1 << 20))
+        if not b:
+            return None
+        buf += b
+    return bytes(buf)
+
+
+def recv_msg(sock):
+    import marshal
+
+    head = _recv_exact(sock, 4)
+    if head is None:
+        return None
+    data = _recv_exact(sock, int.from_bytes(head, "big"))
+    return None if data is None else marshal.loads(data)
 
 
 def _speculate(argv: list[str]):

@@ -18,7 +18,6 @@ install starts a new server. A server exits after IDLE seconds (300) without a r
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import socket
@@ -138,8 +137,9 @@ def vfull_cache_head(argv: list[str]) -> str | None:
 
 def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
-    rfile = conn.makefile("rb")
-    req = json.loads(rfile.readline())
+    from .client import recv_msg, send_msg
+
+    req = recv_msg(conn)
     os.chdir(req["cwd"])
     os.environ.clear()
     os.environ.update(req["env"])
@@ -170,8 +170,8 @@ def _handle(conn: socket.socket) -> None:
 
                 def run(self, *a, **k):
                     if not self.killed:
-                        conn.sendall(b'{"kill": true}\n')
-                        if rfile.readline().strip() != b"ok":
+                        send_msg(conn, {"kill": True})
+                        if not (recv_msg(conn) or {}).get("ok"):
                             raise OSError("client did not stop its compile")
                         self.killed = True
                     return real.run(*a, **k)
@@ -193,9 +193,9 @@ def _handle(conn: socket.socket) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if not reply.get("fallback"):
-        reply["out"] = out.getvalue().decode("latin-1")
-        reply["err"] = err.getvalue().decode("latin-1")
-    conn.sendall(json.dumps(reply).encode("ascii") + b"\n")
+        reply["out"] = out.getvalue()
+        reply["err"] = err.getvalue()
+    send_msg(conn, reply)
     conn.close()
     stats = os.environ.get("REHAB_SERVER_STATS")  # the benchmark: CPU spent here, outside the build's tree
     if stats:
