@@ -143,7 +143,8 @@ def _big_package() -> str:
     return "\n".join(out)
 
 
-def test_sigkill_mid_build_then_rebuild(tmp_path):
+@pytest.mark.parametrize("server", ["off", "on"])
+def test_sigkill_mid_build_then_rebuild(tmp_path, server):
     """SIGKILL the whole build (go, the shim, the compiler) while the shim is at work on a
     package, then rebuild: the rebuild passes, patches, and nothing was left half-written."""
     main = MAIN.replace('"example.com/faults/a"', '"example.com/faults/a"\n\t"example.com/faults/big"') \
@@ -153,9 +154,9 @@ def test_sigkill_mid_build_then_rebuild(tmp_path):
     before = tree_digest(mod)
     work_tmp = tmp_path / "gotmp"
     work_tmp.mkdir()
-    # the analysis in the build's own process group, where the SIGKILL reaches it (with the
-    # compile server it runs in the server's child, outside the build)
-    env = _env(tmp_path, TMPDIR=str(work_tmp), REHAB_SERVER="off")
+    # off: the analysis in the build's own process group, where the SIGKILL reaches it; on: the
+    # client is killed while the compile server (outside the build) analyses for it
+    env = _env(tmp_path, TMPDIR=str(work_tmp), REHAB_SERVER=server)
     out = tmp_path / "bin"
     p = subprocess.Popen(["go", "build", "-o", str(out), "."], cwd=mod, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, start_new_session=True)
@@ -228,7 +229,9 @@ def test_read_only_object_directory(tmp_path, what):
     wrapper = tmp_path / "ro-wrapper"
     wrapper.write_text(RO_WRAPPER)
     wrapper.chmod(0o700)
-    env = _env(tmp_path, RO_WHAT=what, REHAB_BIN=str(BIN), GOFLAGS=f"-toolexec={wrapper}")
+    # REHAB_SERVER=off: a compile server started outside this mount namespace would write the
+    # overlay where it is writable (a working build, but not the fault this case is about)
+    env = _env(tmp_path, RO_WHAT=what, REHAB_BIN=str(BIN), GOFLAGS=f"-toolexec={wrapper}", REHAB_SERVER="off")
     out = tmp_path / "bin"
     r = _build(mod, out, env)
     if what == "overlay":
