@@ -559,7 +559,7 @@ def main() -> int:
     ap.add_argument("--rehab", default=str(Path(sys.executable).parent / "toolexec-rehab"),
                     help="the installed toolexec-rehab launcher (default: next to this Python)")
     ap.add_argument("--cold-reps", type=int, default=3)
-    ap.add_argument("--warm-reps", type=int, default=7)
+    ap.add_argument("--warm-reps", type=int, default=15)
     ap.add_argument("--check-reps", type=int, default=5)
     ap.add_argument("--pass-reps", type=int, default=200)
     ap.add_argument("--skip", default="", help="comma-separated: pass,cold,warm,check,rss")
