@@ -125,3 +125,33 @@ def test_build_temp_files_are_private(tmp_path):
     if cache.exists():
         for p in [cache, *cache.rglob("*")]:
             assert _mode(p) == (0o700 if p.is_dir() else 0o600), (p, oct(_mode(p)))
+
+
+@pytest.mark.parametrize("loosen", ["file", "dir"])
+def test_rules_cache_is_never_unpickled_when_others_could_write_it(tmp_path, loosen):
+    """The compiled-rule cache is a pickle (loading one runs code): a cache file that is
+    group/world-writable, or sits in such a directory, is ignored and the rules load from
+    their YAML."""
+    import pickle
+
+    xdg = tmp_path / "xdg"
+    env = {"XDG_CACHE_HOME": str(xdg)}
+    first = rehab("rules", "list", env=env)
+    assert first.returncode == 0, first.stderr
+    caches = list((xdg / "toolexec-rehab" / "rules").glob("*.pickle"))
+    assert caches
+    pwn = tmp_path / "PWNED"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {pwn}",))
+
+    for c in caches:
+        c.write_bytes(pickle.dumps(Evil()))
+        if loosen == "file":
+            c.chmod(0o666)
+    if loosen == "dir":
+        caches[0].parent.chmod(0o777)
+    again = rehab("rules", "list", env=env)
+    assert again.returncode == 0 and again.stdout == first.stdout, again.stderr
+    assert not pwn.exists()

@@ -156,6 +156,18 @@ def _cache_path(key: str) -> str:
     return os.path.join(cache_dir(), "rules", key + ".pickle")
 
 
+def _ours_only(fd: int, directory: str) -> bool:
+    """Unpickling runs code: only a file that no one but us could have written (owned by us,
+    not group/other-writable, in directories that are the same), never one in a cache dir
+    that XDG_CACHE_HOME points at some shared place."""
+    uid = os.geteuid()
+    try:
+        stats = [os.fstat(fd), os.stat(directory), os.stat(os.path.dirname(directory))]
+    except OSError:
+        return False
+    return all(st.st_uid == uid and not st.st_mode & 0o022 for st in stats)
+
+
 def _cache_get(key: str | None) -> list[LoadedRule] | None:
     if key is None:
         return None
@@ -163,6 +175,8 @@ def _cache_get(key: str | None) -> list[LoadedRule] | None:
 
     try:
         with open(_cache_path(key), "rb") as fh:
+            if not _ours_only(fh.fileno(), os.path.dirname(fh.name)):
+                return None
             rules = pickle.load(fh)
     except Exception:  # missing, truncated, written by other code: load from source
         return None
