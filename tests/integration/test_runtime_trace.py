@@ -280,7 +280,7 @@ func main() {
 		runtime.GC()
 		time.Sleep(50 * time.Millisecond)
 	}
-	fmt.Println("done")
+	fmt.Printf("done %q\\n", os.Args[1:])
 }
 """
 
@@ -293,10 +293,12 @@ def test_trace_program_counts_files_collected_while_open(ebpf, go, rehab_bin, tm
     go.run(["build", "-o", str(tmp_path / "gcprog.bin"), "."], cwd=src, mode="rehab",
            env={"REHAB_INSTRUMENT": "1", "REHAB_FIX": "off"})
     r = subprocess.run([str(rehab_bin), "trace", "--json", "-o", str(tmp_path / "t.json"), "--",
-                        str(tmp_path / "gcprog.bin")], capture_output=True, text=True, timeout=300)
+                        str(tmp_path / "gcprog.bin"), "a b", "it's", "*"], capture_output=True, text=True,
+                       timeout=300)
     print(r.stderr)
     assert r.returncode == 1, r.stderr
-    assert r.stdout.strip() == "done"  # the program's own output is untouched
+    # the program's own output is untouched, and its arguments arrive as given
+    assert r.stdout.strip() == 'done ["a b" "it\'s" "*"]', r.stdout
     sites = json.loads((tmp_path / "t.json").read_text())["sites"]
     opens = [i for i, x in enumerate(GC_PROG.splitlines(), 1) if x == "\tf, err := os.Open(name)"]
     # leak() and sometimes() are findings; closed() is fine statically
@@ -311,7 +313,7 @@ def test_trace_program_counts_files_collected_while_open(ebpf, go, rehab_bin, tm
     # --json on stdout: stdout is the JSON alone, the program's output moves to stderr
     r = subprocess.run([str(rehab_bin), "trace", "--json", "--", str(tmp_path / "gcprog.bin")],
                        capture_output=True, text=True, timeout=300)
-    assert r.returncode == 1 and "done" in r.stderr, r.stderr
+    assert r.returncode == 1 and "done []" in r.stderr, r.stderr
     assert sorted(json.loads(r.stdout)["leaks"]) == sorted([s["node_id"], some["node_id"]])
 
 

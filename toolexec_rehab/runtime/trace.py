@@ -256,6 +256,46 @@ def _relay_stderr(pipe) -> None:
         out.flush()
 
 
+def _gated_child(argv: list[str], stdout, fifo: str) -> subprocess.Popen:
+    """Start argv held before it runs: a shell waits for a line on the FIFO, then execs argv in the
+    same process (same pid). `_release(fifo)` lets it run; EOF on the FIFO makes it exit 126."""
+    os.mkfifo(fifo, 0o600)
+    try:
+        return subprocess.Popen(["/bin/sh", "-c", 'read -r _ < "$0" || exit 126; exec "$@"',
+                                 fifo, *argv], stdout=stdout)
+    except OSError as e:
+        raise TraceError(f"/bin/sh: {e.strerror}") from None
+
+
+def _release(fifo: str, go: bool, child: subprocess.Popen) -> None:
+    """Open the gate (go) or make the held program exit without running (not go)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:  # ENXIO: the shell has not opened its end yet, or is gone
+            if child.poll() is not None or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+    try:
+        if go:
+            os.write(fd, b"go\n")
+    finally:
+        os.close(fd)
+
+
+def _end_child(child: subprocess.Popen) -> None:
+    """The traced program outlived the trace (--duration, Ctrl-C): stop it."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def _alive(pid: int) -> bool:
     """The process exists and is not a zombie."""
     try:
@@ -309,14 +349,21 @@ def run(args) -> int:
 
         write_private(prog_path, render_program(target, arch, duration_ms).encode())
         cmd = [bpftrace, "-f", "json", "-o", out_path]
-        cmd += ["-p", str(args.pid)] if args.pid is not None else ["-c", shlex.join([binary, *command[1:]])]
-        cmd.append(prog_path)
-        env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
-        t0 = time.monotonic()
         # --json to stdout: the program's own stdout goes to stderr, so that stdout is only the JSON
         child_out = sys.stderr.fileno() if args.json and not args.output else None
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL if args.pid is not None else None,
-                                stdout=child_out, stderr=subprocess.PIPE, preexec_fn=_raise_memlock)
+        child = gate = None
+        pid = args.pid
+        if pid is None:
+            # Our own child, held before its exec until every probe is attached (bpftrace -c would
+            # split the command line on blanks and keep quotes: arguments would not survive).
+            gate = os.path.join(tmp, "gate")
+            child = _gated_child([binary, *command[1:]], child_out, gate)
+            pid = child.pid
+        cmd += ["-p", str(pid), prog_path]
+        env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, preexec_fn=_raise_memlock)
         relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
         relay.start()
         stop = {"sig": False}
@@ -351,6 +398,9 @@ def run(args) -> int:
                     proc.kill()
                 raise TraceError(f"bpftrace attached {attached} probes, expected {expected}: "
                                  f"some marker or Close symbols of {binary} could not be probed")
+            if gate is not None:
+                _release(gate, True, child)
+                gate = None
             what = f"pid {args.pid}" if args.pid is not None else shlex.join(command)
             print(f"toolexec-rehab: tracing {len(target.sites)} sites, {attached} probes, in {what}"
                   + (f" for {duration_ms / 1000:g}s" if duration_ms else " (Ctrl-C to stop)"),
@@ -360,7 +410,7 @@ def run(args) -> int:
                     proc.wait(timeout=0.25)
                     break
                 except subprocess.TimeoutExpired:
-                    if args.pid is not None and not stop["sig"] and not _alive(args.pid):
+                    if not stop["sig"] and (child.poll() is not None if child else not _alive(pid)):
                         forward(signal.SIGINT, None)  # the traced process is gone: report what we have
                 except KeyboardInterrupt:
                     forward(signal.SIGINT, None)
@@ -368,6 +418,10 @@ def run(args) -> int:
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
             relay.join(timeout=2)
+            if gate is not None:
+                _release(gate, False, child)  # never released: it exits without running
+            if child is not None:
+                _end_child(child)
         elapsed = time.monotonic() - t0
         _, maps = parse_output(_read_lines(out_path))
     finally:
