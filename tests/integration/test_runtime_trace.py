@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import signal
 import subprocess
@@ -268,6 +269,12 @@ func sometimes(name string, i int) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "forever" {
+		for {
+			leak(os.Args[0])
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	time.Sleep(300 * time.Millisecond)
 	for i := 0; i < 5; i++ {
 		leak(os.Args[0])
@@ -315,6 +322,25 @@ def test_trace_program_counts_files_collected_while_open(ebpf, go, rehab_bin, tm
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "done []" in r.stderr, r.stderr
     assert sorted(json.loads(r.stdout)["leaks"]) == sorted([s["node_id"], some["node_id"]])
+
+    # --duration: the trace ends on time, reports, and does not leave the program running
+    t0 = time.monotonic()
+    r = subprocess.run([str(rehab_bin), "trace", "--json", "-o", str(tmp_path / "d.json"), "--duration", "1500ms",
+                        "--", str(tmp_path / "gcprog.bin"), "forever"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "for 1.5s" in r.stderr, r.stderr
+    assert time.monotonic() - t0 < 60
+    forever = next(x for x in json.loads((tmp_path / "d.json").read_text())["sites"] if x["line"] == s["line"])
+    assert forever["acquired"] >= 10 and forever["open"] + forever["collected_open"] == forever["acquired"], forever
+    exe = str(tmp_path / "gcprog.bin")
+    left = [p for p in os.listdir("/proc") if p.isdigit() and _exe(p) == exe]
+    assert not left, f"the traced program is still running: pids {left}"
+
+
+def _exe(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 COVER_SRC = """package cov
