@@ -45,17 +45,15 @@ def config_digest() -> str:
     cfg = _config()
     h.update(f"config={cfg.digest()}\0".encode())
     if cfg.instrument():
-        # the marker file's template is not a rule file: hash it (and the inserter) here
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        # the marker file's template is not a rule file (rules_digest skips templates/runtime/);
+        # server.vfull_cache_head lists it: it walks templates/ recursively
         from ..paths import builtin_dirs
 
-        for fp in (os.path.join(builtin_dirs()[1], "runtime", "markers.go.j2"),
-                   os.path.join(here, "runtime", "instrument.py")):
-            try:
-                with open(fp, "rb") as fh:
-                    h.update(hashlib.sha256(fh.read()).digest())
-            except OSError:
-                h.update(b"missing\0")
+        try:
+            with open(os.path.join(builtin_dirs()[1], "runtime", "markers.go.j2"), "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+        except OSError:
+            h.update(b"missing\0")
     trace = cfg.trace() if cfg.fix_policy() == "confirmed" else None
     if cfg.fix_policy() == "confirmed":
         from ..runtime.report import check_build_trace
