@@ -184,7 +184,7 @@ def test_types_from_other_packages_of_the_module(tmp_path):
 BAD_RULES = {
     "syntax": ("id: x\nsummary: [unclosed\n", ":2:"),
     "unknown-key": ("id: unknown-key\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(identifier) @call'\nbogus: 1\n",
-                    ":7: bogus: Extra inputs are not permitted"),
+                    ":7: bogus: unknown key"),
     "bad-query": ("id: bad-query\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(no_such_node) @call'\n",
                   ":6: bad tree-sitter query"),
     "bad-cond": ("id: bad-cond\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(identifier) @call'\n"
