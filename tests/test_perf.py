@@ -294,3 +294,29 @@ def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
     (tmp_path / ".rehab.yaml").write_text("rules:\n  my-rule: report\n")
     assert vfull() == fresh()
     assert cached() == fresh()
+
+
+def test_check_served_by_the_server_says_the_same(tmp_path):
+    """`check` from a non-terminal goes to the compile server: same output, same exit code."""
+    import time
+
+    (tmp_path / "go.mod").write_text("module example.com/chk\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text('package main\n\nimport "os"\n\nfunc main() {\n'
+                                      '\tf, err := os.Open("x")\n\tif err != nil {\n\t\treturn\n\t}\n'
+                                      '\tb := make([]byte, 4)\n\tf.Read(b)\n}\n')
+    trace = tmp_path / "trace"
+    env = {**os.environ, "REHAB_SERVER_IDLE": "20", "REHAB_SERVER_TRACE": str(trace)}
+
+    def check(*args, **extra):
+        r = subprocess.run([str(BIN), "check", *args], cwd=tmp_path, capture_output=True, text=True,
+                           env={**env, **extra}, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+    local = check("--format", "json", ".", REHAB_SERVER="off")
+    assert local[0] == 1 and "file-not-closed" in local[1]
+    check(".")  # starts the server if none runs
+    time.sleep(3)
+    for _ in range(2):
+        assert check("--format", "json", ".") == local
+    assert check("--rules", "nosuch", ".")[0] == 2
+    assert "served" in trace.read_text()

@@ -83,9 +83,10 @@ def address(path: str) -> tuple[str, int | None]:
     return f"/proc/self/fd/{fd}/{name}", fd
 
 
-def run(argv: list[str]) -> int | None:
-    """Send the compile (argv[0] is the real tool) to the server. Returns its exit code, or
-    execs the tool as the server says, or returns None: run it here."""
+def run(argv: list[str], cli: bool = False) -> int | None:
+    """Send the compile (argv[0] is the real tool) to the server, or with cli=True a command
+    (`check ...`). Returns its exit code, or execs the tool as the server says, or returns
+    None: run it here."""
     if not enabled():
         return None
     import _socket
@@ -102,7 +103,7 @@ def run(argv: list[str]) -> int | None:
         if dfd is not None:
             os.close(dfd)
             dfd = None
-        _spawn(path, argv[0])
+        _spawn(path, "" if cli else argv[0])
         return None
     finally:
         if dfd is not None:
@@ -112,10 +113,11 @@ def run(argv: list[str]) -> int | None:
     # them. Most compiles need no fix, and then its result is the answer (the analysis cost
     # hides behind the compile on a second core). If a fix is needed, the server asks us to
     # kill it before the rewritten files are compiled.
-    spec = _speculate(argv) if argv[1:] != ["-V=full"] else None
+    spec = _speculate(argv) if not cli and argv[1:] != ["-V=full"] else None
     rep = None
     try:
-        send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None})
+        send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None,
+                     "cli": cli})
         while True:
             msg = recv_msg(s)
             if msg is None:

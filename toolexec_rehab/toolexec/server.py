@@ -44,6 +44,7 @@ def _preload(tool: str) -> None:
     from . import wrap  # noqa: F401
 
     environment()  # jinja2, for the fixes
+    from .. import cli  # noqa: F401 - `check` is served too
     goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
     if os.path.isdir(os.path.join(goroot, "api")):
         stdapi.load(goroot)
@@ -178,9 +179,15 @@ def _handle(conn: socket.socket) -> None:
 
             wrap.subprocess = _Sub()
 
-        vfull = vfull_cache_head(req["argv"]) if req["argv"][1:] == ["-V=full"] else None
-        rc = run_compile(req["argv"])
-        reply["rc"] = int(rc or 0)
+        if req.get("cli"):  # `check` from a non-terminal: the same command, imports done
+            from ..cli import main as cli_main
+
+            reply["rc"] = int(cli_main(req["argv"]) or 0)
+            vfull = None
+        else:
+            vfull = vfull_cache_head(req["argv"]) if req["argv"][1:] == ["-V=full"] else None
+            rc = run_compile(req["argv"])
+            reply["rc"] = int(rc or 0)
         line = out.getvalue().decode("utf-8", "replace")
         if vfull and reply["rc"] == 0 and line.endswith("\n") and line.count("\n") == 1 and not err.getvalue():
             reply["vfull_cache"] = vfull + "V " + line
