@@ -488,9 +488,9 @@ build, and `/usr/bin/time`, before the changes below (2 cores, load 3-6):
   program ~150 times (92 compiles, 52 asm, 4 cgo, 3 `-V=full`, C compiler
   probes); a small net/http service ~300. All but a handful are std or
   module-cache packages, which rehab never rewrites. Through the Python
-  console script each paid interpreter start-up plus `site` (20 ms for a
-  non-compile tool, 60-75 ms for a compile, which imported the argv model
-  and config first).
+  console script each paid interpreter start-up plus `site`: 11-20 ms for a
+  non-compile tool, 20-75 ms for a compile (which imported the argv model and
+  the config first), depending on the load (the "Python entry point" rows).
 - **A bug that cost a Python start per probe:** cmd/go runs the C compiler's
   flag probes (`gcc -### -x c -c -`) through -toolexec under the *bare* name
   from `$CC`; the Python entry took `gcc` for an unknown CLI command and exited 2
