@@ -32,7 +32,7 @@ def code_key() -> str:
     import zlib
 
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parts = [sys.executable, sys.version, pkg, os.pathsep.join(sys.path)]
+    parts = [sys.executable, sys.version, pkg, os.pathsep.join(sys.path), _credentials()]
     for root, dirs, files in os.walk(pkg):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
@@ -66,6 +66,18 @@ def _runtime_dir() -> str | None:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
         return None
     return d
+
+
+def _credentials() -> str:
+    """Who the server acts as: a process of the same user with other groups or capabilities
+    (sg, setpriv, a container) must not be served by one that can read more."""
+    caps = ""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            caps = ";".join(x.strip() for x in fh if x.startswith(("Cap", "NoNewPrivs", "Seccomp:")))
+    except OSError:
+        pass
+    return f"{os.getuid()}:{os.geteuid()}:{os.getgid()}:{os.getegid()}:{sorted(os.getgroups())}:{caps}"
 
 
 def socket_path() -> str | None:
@@ -116,8 +128,10 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     spec = _speculate(argv) if not cli and argv[1:] != ["-V=full"] else None
     rep = None
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
         send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None,
-                     "cli": cli})
+                     "cli": cli, "umask": umask})
         while True:
             msg = recv_msg(s)
             if msg is None:

@@ -11,8 +11,9 @@ could be stale (configuration, go.mod lookups, a changed GOROOT's API table), an
 the same `wrap.run_compile` a local compile runs, with its output captured. When that
 would exec the compiler, the child replies with the argv and the client execs it.
 
-The socket name carries a key of the code (client.code_key): an upgraded or edited
-install starts a new server. A server exits after IDLE seconds (300) without a request.
+The socket name carries a key of the code and of the credentials (client.code_key: uid,
+gids, groups, capabilities): an upgraded or edited install starts a new server, and a
+process with fewer rights is never served by one with more. A server exits after IDLE seconds (300) without a request.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def _handle(conn: socket.socket) -> None:
 
     req = recv_msg(conn)
     os.chdir(req["cwd"])
+    os.umask(req.get("umask", 0o022))
     os.environ.clear()
     os.environ.update(req["env"])
     out, err = io.BytesIO(), io.BytesIO()
