@@ -527,8 +527,10 @@ What was built (and why):
    that has everything imported and the rules loaded. The child takes the
    request's directory and environment, drops caches that may be stale (config,
    go.mod lookups) and runs the same `wrap.run_compile`. The socket name carries
-   a key of the installed code, so an upgrade or an edit starts a new server; it
-   exits after 5 idle minutes. `REHAB_SERVER=off` turns it off.
+   a key of the installed code and of the caller's credentials (uid, gids,
+   groups, capabilities), so an upgrade or an edit starts a new server and a
+   process with fewer rights is never served by one with more; the request
+   carries the umask. It exits after 5 idle minutes. `REHAB_SERVER=off` turns it off.
 3. **Speculative compile.** While the server analyzes, the client already runs
    the compiler on the original files (output to memory files). Most compiles
    need no fix: the compile's own output and exit status are then the answer
