@@ -248,6 +248,8 @@ def verify_build(replacements: dict[str, bytes]) -> list[str]:
     import json
     import tempfile
 
+    from .paths import write_private
+
     if not replacements or not shutil.which("go"):
         return []
     with tempfile.TemporaryDirectory(prefix="rehab-verify-") as tmp:
@@ -255,12 +257,10 @@ def verify_build(replacements: dict[str, bytes]) -> list[str]:
         ov = {}
         for i, (orig, data) in enumerate(sorted(replacements.items())):
             p = os.path.join(tmp, f"{i}_{os.path.basename(orig)}")
-            with open(p, "wb") as fh:
-                fh.write(data)
+            write_private(p, data)
             ov[orig] = p
         ovf = os.path.join(tmp, "overlay.json")
-        with open(ovf, "w") as fh:
-            json.dump({"Replace": ov}, fh)
+        write_private(ovf, json.dumps({"Replace": ov}).encode())
         errors = []
         by_dir: dict[str, list[str]] = {}
         for orig in replacements:
