@@ -356,7 +356,10 @@ def test_bad_config_is_exit_2_with_its_line(isolated, monkeypatch, text, msg):
 
 def test_build_honours_config_and_audits(isolated, monkeypatch):
     monkeypatch.delenv("REHAB_CONFIG")
-    root = _module(isolated, {"p/p.go": LEAKY, "legacy/l.go": LEAKY.replace("package p", "package legacy"),
+    # a nonce: an earlier run at the same temp path would make this compile a cache hit, which
+    # cmd/go replays (the patch line included) without running the compiler, so nothing is audited
+    nonce = f"\n// {os.urandom(8).hex()}\n"
+    root = _module(isolated, {"p/p.go": LEAKY + nonce, "legacy/l.go": LEAKY.replace("package p", "package legacy"),
                               "main.go": 'package main\n\nimport (\n\t_ "example.com/m/legacy"\n\t_ "example.com/m/p"\n)\n\nfunc main() {}\n'})
     (root / ".rehab.yaml").write_text("packages:\n  exclude: [example.com/m/legacy]\naudit_log: audit.jsonl\n"
                                       "build:\n  audit: on\n")

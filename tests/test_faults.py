@@ -156,17 +156,24 @@ def test_sigkill_mid_build_then_rebuild(tmp_path, server):
     work_tmp.mkdir()
     # off: the analysis in the build's own process group, where the SIGKILL reaches it; on: the
     # client is killed while the compile server (outside the build) analyses for it
-    env = _env(tmp_path, TMPDIR=str(work_tmp), REHAB_SERVER=server)
+    # A -toolexec wrapper in front of the shim marks the moment cmd/go hands the big package's
+    # compile to it (deterministic, unlike spotting the process with pgrep).
+    mark = tmp_path / "shim-started"
+    wrapper = tmp_path / "mark-then-rehab"
+    wrapper.write_text('#!/bin/sh\ncase "$TOOLEXEC_IMPORTPATH:${1##*/}" in example.com/faults/big:compile) '
+                       ': > "$REHAB_MARK";; esac\nexec "$REHAB_BIN" "$@"\n')
+    wrapper.chmod(0o755)
+    env = _env(tmp_path, TMPDIR=str(work_tmp), REHAB_SERVER=server, REHAB_BIN=str(BIN), REHAB_MARK=str(mark))
+    kill_env = dict(env, GOFLAGS=f"-toolexec={wrapper}")
     out = tmp_path / "bin"
-    p = subprocess.Popen(["go", "build", "-o", str(out), "."], cwd=mod, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
+    logs = tmp_path / "killed-build.log"
+    with open(logs, "wb") as log:  # a file, not a pipe: 1500 patch lines must never block the build
+        p = subprocess.Popen(["go", "build", "-o", str(out), "."], cwd=mod, env=kill_env, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
     killed_at = None
     deadline = time.monotonic() + 300
     while p.poll() is None and time.monotonic() < deadline:
-        # cmd/go has handed the compile of the big package to the shim (its argv names big.go)
-        shims = subprocess.run(["pgrep", "-s", str(p.pid), "-f", "toolexec-rehab[^ ]* .*/big/big.go"],
-                               capture_output=True, text=True).stdout.split()
-        if shims:
+        if mark.exists():
             time.sleep(0.5)  # inside its analysis, or just after writing the overlay
             killed_at = "overlay written" if list(work_tmp.glob("go-build*/b*/rehab")) else "shim analyzing"
             os.killpg(p.pid, signal.SIGKILL)

@@ -189,8 +189,9 @@ def test_compile_server_gives_the_same_build(tmp_path):
             '\tb := make([]byte, 4)\n\tf.Read(b)\n\tfmt.Println(b)\n}\n')
     cache = tmp_path / "xdg"
     outs = []
+    nonce = os.urandom(8).hex()  # also new against an earlier run at the same temp path (a shared GOCACHE)
     for i, server in enumerate(("off", "on", "on", "on")):
-        src.write_text(body + f"\n// build {i}\n")  # new content: the package really recompiles
+        src.write_text(body + f"\n// build {i} {nonce}\n")  # new content: the package really recompiles
         env = go_env(GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1", GOCACHE=gocache, XDG_CACHE_HOME=str(cache),
                      REHAB_SERVER=server, REHAB_SERVER_IDLE="20", REHAB_SERVER_TRACE=str(tmp_path / f"trace{i}"))
         r = subprocess.run(["go", "build", "-o", str(tmp_path / f"bin{i}"), "."], cwd=tmp_path, env=env,
