@@ -149,7 +149,9 @@ def test_sigkill_mid_build_then_rebuild(tmp_path, server):
     package, then rebuild: the rebuild passes, patches, and nothing was left half-written."""
     main = MAIN.replace('"example.com/faults/a"', '"example.com/faults/a"\n\t"example.com/faults/big"') \
         .replace("ctx.Err(), nonce)", "ctx.Err(), nonce)\n\t_ = big.F0")
-    mod = _module(tmp_path / "m", nonce="k1", extra={"big/big.go": _big_package()})
+    # a fresh big package: a cached compile (an earlier run at this temp path) would never reach the shim
+    big = _big_package() + f"\n// {os.urandom(8).hex()}\n"
+    mod = _module(tmp_path / "m", nonce="k1", extra={"big/big.go": big})
     (mod / "main.go").write_text(main.replace("NONCE", "k1"))
     before = tree_digest(mod)
     work_tmp = tmp_path / "gotmp"
