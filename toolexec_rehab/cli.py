@@ -128,9 +128,8 @@ def cmd_check(args) -> int:
         from .output.sarif import render
 
         def source_fix(fd):
-            ffs = PL.fixed_files([fd])
             try:
-                return PL.source_form(ffs[0]) if ffs else None
+                return PL.source_fix(fd)
             except Exception:  # noqa: BLE001 - fall back to the byte edits
                 return None
 
@@ -197,9 +196,7 @@ def cmd_fix(args) -> int:
         with open(ff.file.origin, "rb") as fh:
             if fh.read() != ff.file.src:
                 raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
-        for fd in ff.applied:
-            entries.append({"rule": fd.rule, "node_id": fd.node_id, "file": ff.file.id_path(), "line": fd.line,
-                            "patch_hash": PL.patch_hash(fd)})
+        entries += [PL.audit_entry(fd) for fd in ff.applied]
         ff.mode = st.st_mode & 0o7777
     log = run.cfg.audit_path()
     if entries:
@@ -328,10 +325,10 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
     if ev.get("in_loop"):
         print("    acquired inside a loop")
     if fd.fix:
-        (ff,) = PL.fixed_files([fd]) or [None]
-        if ff is not None:
+        new = PL.source_fix(fd)
+        if new is not None:
             print("  fix (before/after):")
-            for line in PL.unified_diff(fd.file.origin, fd.file.src, PL.source_form(ff)).splitlines()[2:]:
+            for line in PL.unified_diff(fd.file.origin, fd.file.src, new).splitlines()[2:]:
                 print(f"    {line}")
     else:
         print(f"  not fixed: {fd.why_no_fix or 'no fix'}")

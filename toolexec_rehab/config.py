@@ -30,6 +30,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from .paths import cache_dir, find_upward
+
 NAME = ".rehab.yaml"
 FIX_POLICIES = ("on", "off", "confirmed")
 _TRUE = {"true", "yes", "on", "1"}
@@ -96,8 +98,6 @@ class Config:
         """REHAB_AUDIT_LOG, else the file's audit_log, else audit.jsonl in our cache dir."""
         if os.environ.get("REHAB_AUDIT_LOG") or self.audit_log:
             return os.environ.get("REHAB_AUDIT_LOG") or self.audit_log
-        from .paths import cache_dir
-
         return os.path.join(cache_dir(), "audit.jsonl")
 
     def package_globs(self) -> tuple[list[str], list[str]]:
@@ -148,14 +148,7 @@ def glob_match(importpath: str, patterns: list[str]) -> bool:
 # ------------------------------------------------------------------ discovery
 
 def module_root(start: str) -> str | None:
-    d = os.path.abspath(start)
-    while True:
-        if os.path.isfile(os.path.join(d, "go.mod")):
-            return d
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
+    return find_upward(start, "go.mod")
 
 
 def find_config(start_dir: str | None = None) -> str | None:
@@ -165,15 +158,8 @@ def find_config(start_dir: str | None = None) -> str | None:
             return None
         return os.path.abspath(explicit)
     start = os.path.abspath(start_dir or os.getcwd())
-    d = module_root(start) or start
-    while True:
-        cand = os.path.join(d, NAME)
-        if os.path.isfile(cand):
-            return cand
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
+    d = find_upward(module_root(start) or start, NAME)
+    return os.path.join(d, NAME) if d else None
 
 
 _cache: dict[str | None, Config] = {}

@@ -36,6 +36,20 @@ def extra_rule_dirs() -> list[tuple[str, str]]:
     return out
 
 
+def find_upward(start: str, name: str, want_file: bool = True) -> str | None:
+    """The nearest directory at or above `start` that holds `name` (a regular file, or with
+    want_file=False anything: a .git may be a directory or a file)."""
+    d = os.path.abspath(start)
+    while True:
+        p = os.path.join(d, name)
+        if os.path.isfile(p) if want_file else os.path.exists(p):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
 def rules_digest() -> str:
     """Hash of the shipped and user rule and template files: part of the build cache key."""
     h = hashlib.sha256()
@@ -43,16 +57,23 @@ def rules_digest() -> str:
     for p, t in extra_rule_dirs():
         dirs += [p, t]
     for d in dirs:
-        if not os.path.isdir(d):
-            h.update(f"missing {d}\0".encode())
-            continue
-        for name in sorted(os.listdir(d)):
-            fp = os.path.join(d, name)
-            if os.path.isfile(fp):
-                h.update(name.encode() + b"\0")
-                with open(fp, "rb") as fh:
-                    h.update(fh.read())
+        hash_dir(h, d)  # flat: templates/runtime/ is the instrumenter's, not a rule's
     return h.hexdigest()
+
+
+def hash_dir(h, d: str, recursive: bool = False) -> None:
+    """Feed the names (relative to d) and contents of d's files into hashlib object h."""
+    if not os.path.isdir(d):
+        h.update(f"missing {d}\0".encode())
+        return
+    for root, dirs, files in os.walk(d):
+        dirs[:] = sorted(dirs) if recursive else []
+        for name in sorted(files):
+            fp = os.path.join(root, name)
+            if not os.path.isfile(fp):  # a dangling link, a fifo
+                continue
+            with open(fp, "rb") as fh:
+                h.update(f"{os.path.relpath(fp, d)}\0".encode() + fh.read() + b"\0")
 
 
 def cache_dir() -> str:

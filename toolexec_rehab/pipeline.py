@@ -139,6 +139,12 @@ def patch_hash(fd: Finding) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def audit_entry(fd: Finding) -> dict:
+    """What the audit log records of one applied fix (audit.append adds time, user, chain)."""
+    return {"rule": fd.rule, "node_id": fd.node_id, "file": fd.file.id_path(), "line": fd.line,
+            "patch_hash": patch_hash(fd)}
+
+
 @dataclass
 class FixedFile:
     file: GoFile
@@ -176,11 +182,12 @@ def fixed_files(findings: list[Finding], only_ids: set[str] | None = None, run: 
             break
         for ff in more:
             prev = state[ff.file.path]
+            # a fix refused in one round may apply in the next; one refused again is said once
             done = {(x.rule, x.line) for x in ff.applied}
-            state[ff.file.path] = FixedFile(prev.file, ff.new_src, prev.applied + ff.applied,
-                                            [r for r in prev.rejected if (r[0].rule, r[0].line) not in done]
-                                            + [r for r in ff.rejected
-                                               if (r[0].rule, r[0].line) not in {(x.rule, x.line) for x, _ in prev.rejected}])
+            seen = {(x.rule, x.line) for x, _ in prev.rejected}
+            rejected = [r for r in prev.rejected if (r[0].rule, r[0].line) not in done] + \
+                [r for r in ff.rejected if (r[0].rule, r[0].line) not in seen]
+            state[ff.file.path] = FixedFile(prev.file, ff.new_src, prev.applied + ff.applied, rejected)
     return sorted(state.values(), key=lambda x: x.file.origin)
 
 
@@ -232,13 +239,22 @@ def source_form(ff: FixedFile) -> bytes:
     return gofmt(ff.new_src, ff.file.origin) if clean else ff.new_src
 
 
-def unified_diff(path: str, old: bytes, new: bytes) -> str:
+def source_fix(fd: Finding) -> bytes | None:
+    """The file as `fix` would write it with only this finding fixed (None: the fix did not apply)."""
+    ffs = fixed_files([fd])
+    return source_form(ffs[0]) if ffs else None
+
+
+def unified_diff(path: str, old: bytes, new: bytes, labels: tuple[str, str] | None = None) -> str:
+    """`a/<path> b/<path>` relative to the working directory (git apply, patch -p1), or `labels`."""
     import difflib
 
     a = old.decode("utf-8", "replace").splitlines(keepends=True)
     b = new.decode("utf-8", "replace").splitlines(keepends=True)
-    rel = _display(path).removeprefix("./")
-    lines = list(difflib.unified_diff(a, b, f"a/{rel}", f"b/{rel}", n=3))
+    if labels is None:
+        rel = _display(path).removeprefix("./")
+        labels = (f"a/{rel}", f"b/{rel}")
+    lines = list(difflib.unified_diff(a, b, *labels, n=3))
     return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in lines)
 
 

@@ -269,21 +269,18 @@ def _context(fd, n: int) -> list[str]:
 
 def _fix_outputs(cfg: dict, findings, diff: bool) -> bytes | None:
     """-fix: the fixed files (gofmt'd when they were gofmt-clean) as a zip, or a diff."""
-    import difflib
     import io
     import zipfile
 
-    from .pipeline import fixed_files, source_form
+    from .pipeline import fixed_files, source_form, unified_diff
 
     fixed = fixed_files([fd for fd in findings if fd.file.path == fd.file.origin])
     if diff:
         out = []
         for ff in fixed:
-            a = ff.file.src.decode("utf-8", "replace").splitlines(keepends=True)
-            b = source_form(ff).decode("utf-8", "replace").splitlines(keepends=True)
             name = ff.file.origin
-            out.extend(difflib.unified_diff(a, b, f"{name} (old)", f"{name} (new)"))
-        return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in out).encode()
+            out.append(unified_diff(name, ff.file.src, source_form(ff), (f"{name} (old)", f"{name} (new)")))
+        return "".join(out).encode()
     if not cfg.get("FixArchive"):
         raise VetError("-fix needs go vet's FixArchive in vet.cfg (run `go vet -fix`, "
                        f"or `{PROG} fix --write` to fix the source directly)")

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
+from ..paths import find_upward
 from . import parse as P
 
 _MODULE_RE = re.compile(r'(?m)^\s*module\s+("?)([^"\s]+)\1')
@@ -30,20 +31,15 @@ def default_import_name(path: str) -> str:
 @lru_cache(maxsize=256)
 def find_module(directory: str) -> tuple[str, str] | None:
     """(module root, module path) of the go.mod at or above directory."""
-    d = os.path.abspath(directory)
-    while True:
-        gm = os.path.join(d, "go.mod")
-        if os.path.isfile(gm):
-            try:
-                with open(gm, encoding="utf-8", errors="replace") as fh:
-                    m = _MODULE_RE.search(fh.read())
-            except OSError:
-                return None
-            return (d, m.group(2)) if m else None
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
+    d = find_upward(directory, "go.mod")
+    if d is None:
+        return None
+    try:
+        with open(os.path.join(d, "go.mod"), encoding="utf-8", errors="replace") as fh:
+            m = _MODULE_RE.search(fh.read())
+    except OSError:
+        return None
+    return (d, m.group(2)) if m else None
 
 
 @dataclass

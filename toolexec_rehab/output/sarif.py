@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
+from ..paths import find_upward
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -33,14 +34,7 @@ _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
 def source_root(start: str | None = None) -> str:
     """The git work tree holding `start` (default: cwd), else `start` itself."""
     start = os.path.abspath(start or os.getcwd())
-    d = start
-    while True:
-        if os.path.exists(os.path.join(d, ".git")):
-            return d
-        parent = os.path.dirname(d)
-        if parent == d:
-            return start
-        d = parent
+    return find_upward(start, ".git", want_file=False) or start
 
 
 def utf16_len(b: bytes) -> int:

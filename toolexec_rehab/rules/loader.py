@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..paths import builtin_dirs, extra_rule_dirs
+from ..paths import builtin_dirs, extra_rule_dirs, hash_dir
 from .conditions import CONDITIONS
 from .schema import Rule, yaml_line_of
 
@@ -89,8 +89,6 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
 
 
 def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:
-    from ..paths import builtin_dirs
-
     tdirs = (template_dir,) if template_dir else (str(Path(pattern_dir).parent / "templates"),)
     try:  # a user rule may use (or {% include %}) a shipped template
         builtin = builtin_dirs()[1]
@@ -138,15 +136,7 @@ def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
             st = os.stat(os.path.join(here, name))
             h.update(f"{name}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
     for d in (pattern_dir, *tdirs):
-        if not os.path.isdir(d):
-            h.update(f"missing {d}\0".encode())
-            continue
-        for root, dirs, files in os.walk(d):
-            dirs.sort()
-            for name in sorted(files):
-                fp = os.path.join(root, name)
-                with open(fp, "rb") as fh:
-                    h.update(f"{os.path.relpath(fp, d)}\0".encode() + fh.read() + b"\0")
+        hash_dir(h, d, recursive=True)  # a template may include one from a subdirectory
     return h.hexdigest()[:32]
 
 

@@ -54,12 +54,11 @@ def config_digest() -> str:
                 h.update(hashlib.sha256(fh.read()).digest())
         except OSError:
             h.update(b"missing\0")
-    trace = cfg.trace() if cfg.fix_policy() == "confirmed" else None
     if cfg.fix_policy() == "confirmed":
         from ..runtime.report import check_build_trace
 
+        trace = cfg.trace()
         check_build_trace(trace)  # a missing, relative or bad trace stops the build with its reason
-    if trace:
         # fix: confirmed applies what the trace confirmed: a new trace is a new build
         try:
             with open(trace, "rb") as fh:
@@ -187,10 +186,9 @@ def _audit_applied() -> None:
         if not (cfg.build.audit and log and _APPLIED):
             return
         from ..audit import append
-        from ..pipeline import patch_hash
+        from ..pipeline import audit_entry
 
-        append(log, [{"rule": fd.rule, "node_id": fd.node_id, "file": fd.file.id_path(), "line": fd.line,
-                      "patch_hash": patch_hash(fd)} for fd in _APPLIED], source="build")
+        append(log, [audit_entry(fd) for fd in _APPLIED], source="build")
     except Exception as e:  # noqa: BLE001
         _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"), f"audit log: {type(e).__name__}: {e}")
 
