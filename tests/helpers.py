@@ -6,6 +6,24 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent / "toolexec-rehab"
 
+# a package whose file is left open on the success path (file-not-closed at 9:12, return at 13)
+LEAKY = """\
+package p
+
+import (
+	"io"
+	"os"
+)
+
+func Read(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+"""
+
 
 def rehab(*args, cwd=None, env=None, check=False):
     e = dict(os.environ)

@@ -5,24 +5,7 @@ import os
 import textwrap
 
 import pytest
-from helpers import rehab, tree_digest
-
-LEAKY = textwrap.dedent('''\
-    package p
-
-    import (
-    	"io"
-    	"os"
-    )
-
-    func Read(name string) ([]byte, error) {
-    	f, err := os.Open(name)
-    	if err != nil {
-    		return nil, err
-    	}
-    	return io.ReadAll(f)
-    }
-    ''')
+from helpers import LEAKY, rehab, tree_digest
 
 CLEAN = LEAKY.replace("\treturn io.ReadAll(f)", "\tdefer f.Close()\n\treturn io.ReadAll(f)")
 

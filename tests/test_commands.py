@@ -10,24 +10,7 @@ import subprocess
 import textwrap
 
 import pytest
-from helpers import BIN, go_env, rehab, tree_digest
-
-LEAKY = textwrap.dedent('''\
-    package p
-
-    import (
-    	"io"
-    	"os"
-    )
-
-    func Read(name string) ([]byte, error) {
-    	f, err := os.Open(name)
-    	if err != nil {
-    		return nil, err
-    	}
-    	return io.ReadAll(f)
-    }
-    ''')
+from helpers import BIN, LEAKY, go_env, rehab, tree_digest
 
 # Fails without the fix: 200 reads leak 200 descriptors (no GC runs to finalize them).
 FD_TEST = textwrap.dedent('''\
