@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import BIN, go_env
+from helpers import BIN, compile_tool, go_env
 
 LAUNCHER_SRC = Path(__file__).resolve().parent.parent / "launcher" / "toolexec-rehab"
 
@@ -128,6 +128,134 @@ def test_launcher_follows_line_headers_of_generated_files(sandbox):
     assert s.run(*_compile(s, cover)) == "PYTHON"
 
 
+# ------------------------------------------------------------------ speculative compile (launcher)
+
+def _spec_sandbox(s, entry: str, compile_body: str):
+    """The sandbox with another fake Python entry and fake compiler."""
+    bindir = s.root / "bin"
+    (bindir / "toolexec-rehab-py").write_text("#!/bin/sh\n" + entry)
+    (s.compile).write_text("#!/bin/sh\n" + compile_body)
+
+    def run(*args, **env):
+        e = {k: v for k, v in os.environ.items() if not k.startswith(("REHAB_", "GO"))}
+        e.update(GOPATH=str(s.root / "gopath"), HOME=str(s.root), LOG=str(s.root / "log"))
+        e.update(env)
+        return subprocess.run([str(bindir / "toolexec-rehab"), *map(str, args)], capture_output=True, text=True,
+                              env=e, cwd=s.userdir, timeout=30)
+    return run
+
+
+def test_launcher_speculation_relays_the_compile_when_python_says_so(sandbox):
+    """An in-scope compile: the launcher starts the compiler at once and asks Python (REHAB_SPEC
+    = its pid, a sibling). Status 213 from Python: the compile's own stdout, stderr and status
+    are the answer. Any other status is Python's answer, and the compile's output is dropped."""
+    s = sandbox
+    entry = ('ppid=$(awk \'{print $4}\' /proc/"$REHAB_SPEC"/stat)\n'
+             'echo "spec=$REHAB_SPEC sibling=$([ "$ppid" = "$PPID" ] && echo yes)" >> "$LOG"\n'
+             'exit "${PYRC:-213}"\n')
+    # (it lives on for a moment: the launcher's shell reaps an exited background job at once)
+    compile_body = ('echo "compile REHAB_SPEC=${REHAB_SPEC:-unset}" >> "$LOG"\necho OUT "$@"\necho ERR >&2\n'
+                    'sleep 0.3\nexit 3\n')
+    run = _spec_sandbox(s, entry, compile_body)
+    r = run(*_compile(s, s.user))
+    assert (r.returncode, r.stdout.split()[:2], r.stderr) == (3, ["OUT", "-o"], "ERR\n"), r
+    log = (s.root / "log").read_text()
+    assert "sibling=yes" in log and "compile REHAB_SPEC=unset" in log, log
+    (s.root / "log").unlink()
+    r = run(*_compile(s, s.user), PYRC="5")
+    assert (r.returncode, r.stdout, r.stderr) == (5, "", ""), r
+    # no speculation when it is off, nor for out-of-scope compiles
+    (s.root / "log").unlink()
+    r = run(*_compile(s, s.user), REHAB_SPECULATE="off", PYRC="0")
+    assert r.returncode == 0 and "compile" not in (s.root / "log").read_text()
+    (s.root / "log").unlink()
+    r = run(*_compile(s, s.std))
+    assert r.returncode == 3 and not (s.root / "log").read_text().count("spec=")
+    # only in cmd/go's object dirs ($WORK/bNNN): never a file in a directory of the user's
+    (s.root / "log").unlink()
+    out = s.root / "out"
+    out.mkdir()
+    r = run(s.compile, "-o", out / "x.a", "-p", "x", "-pack", s.user, PYRC="0")
+    assert r.returncode == 0 and "compile" not in (s.root / "log").read_text() and not list(out.iterdir())
+    assert sorted(p.name.split(".")[-1] for p in s.objdir.glob("_rehab_spec*")) == ["stderr"] * 2 + ["stdout"] * 2
+
+
+def test_python_failure_with_a_speculative_compile_fails_open(monkeypatch, capsys):
+    """An internal error in Python while the launcher's compile runs: that compile is the
+    answer (status 213), with a line saying so; without one the error propagates."""
+    from toolexec_rehab import shim
+    from toolexec_rehab.toolexec import client, wrap
+
+    def boom(argv):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(wrap, "run_compile", boom)
+    monkeypatch.setenv("REHAB_SERVER", "off")
+    tool = compile_tool()
+    monkeypatch.setenv("REHAB_SPEC", "999999999")
+    try:
+        assert shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"]) == client.SPEC_RC
+        assert "internal error, compiled as written: OSError: disk on fire" in capsys.readouterr().err
+        monkeypatch.delenv("REHAB_SPEC", raising=False)
+        client.SH_SPEC = None
+        with pytest.raises(OSError):
+            shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"])
+    finally:
+        client.SH_SPEC = None
+
+
+def test_launcher_speculation_passes_on_a_signal(sandbox):
+    s = sandbox
+    run = _spec_sandbox(s, "exit 213\n", 'kill -TERM $$\nsleep 5\n')
+    r = run(*_compile(s, s.user))
+    assert r.returncode == -15, r
+
+
+def test_kill_sh_spec_stops_a_sibling_only(tmp_path):
+    """client.kill_sh_spec: SIGKILL to the launcher's compile (our sibling) and wait until it is
+    gone; a pid that is not a sibling (reaped and reused) is left alone."""
+    import sys
+
+    code = ("import os, sys, time; from toolexec_rehab.toolexec import client\n"
+            "sib, other = int(sys.argv[1]), int(sys.argv[2])\n"
+            "client.SH_SPEC = other; client.kill_sh_spec(); assert client.SH_SPEC is None\n"
+            "os.kill(other, 0)\n"  # still alive
+            "client.SH_SPEC = sib; t = time.time(); client.kill_sh_spec()\n"
+            "try:\n    st = open(f'/proc/{sib}/stat').read().rsplit(')', 1)[1].split()[0]\n"
+            "except FileNotFoundError:\n    st = 'gone'\n"  # the shell reaps it at once
+            "print('state', st, round(time.time() - t, 1))\n")
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        r = subprocess.run(["sh", "-c", f'sleep 30 & sib=$!; {sys.executable} -c "$0" "$sib" {other.pid}; '
+                                        'rc=$?; wait "$sib"; echo "wait=$?"; exit $rc', code],
+                           capture_output=True, text=True, timeout=20)
+    finally:
+        other.kill()
+        other.wait()
+    assert r.returncode == 0, r.stderr
+    state, took = r.stdout.split()[1:3]
+    assert state in ("Z", "gone") and float(took) < 5 and "wait=137" in r.stdout, r.stdout
+
+
+def test_speculated_compile_errors_appear_once(tmp_path):
+    """A package with no finding that does not compile: the speculative compile's error is the
+    build's, once, and the build fails; a package with a fix still gets it (the speculative
+    compile is stopped before the rewritten files are compiled to the same -o)."""
+    (tmp_path / "go.mod").write_text("module example.com/spec\n\ngo 1.22\n")
+    nonce = os.urandom(6).hex()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "bad.go").write_text(f"package bad\n\n// {nonce}\nvar X int = \"no\"\n")
+    env = go_env(GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1", XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    r = subprocess.run(["go", "build", "./bad"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and r.stderr.count("cannot use \"no\"") == 1, r.stderr
+    (tmp_path / "leak").mkdir()
+    from helpers import LEAKY
+
+    (tmp_path / "leak" / "p.go").write_text(LEAKY + f"\n// {nonce}\n")
+    r = subprocess.run(["go", "build", "./leak"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "REHAB: patched file-not-closed" in r.stderr, r.stderr
+
+
 # ------------------------------------------------------------------ compiled-rule cache
 
 def test_rule_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
@@ -169,11 +297,91 @@ def test_string_rendering_without_jinja_matches_jinja():
     cases = [("{{ var }}.Body", {"var": "resp"}), ("{{handle}} from {{ callee_text }} leaks", {"handle": "r",
              "callee_text": "db.Query"}), ("{{ var }}", {"var": None}), ("{% if x %}a{% endif %}", {"x": 1}),
              ("{{ a|upper }}", {"a": "q"}), ("lit }} {{ a }}", {"a": "b"}), ("{{ a }}\n", {"a": "b"}),
-             ("x\\1{{ a }}", {"a": "\\2"}), ("{{ a }}{# c #}", {"a": "b"})]
+             ("x\\1{{ a }}", {"a": "\\2"}), ("{{ a }}{# c #}", {"a": "b"}),
+             ("{{ a | join(', ') }}", {"a": ["x", 1]}), ("{{a|join('-')}}!", {"a": []}),
+             ("{% if a %}({{ b }}){% endif %}", {"a": 0}), ("{% if a %}({{ b }}){% endif %}", {"a": [1], "b": "q"}),
+             ("{% if a %}x{% else %}y{% endif %}", {"a": 1}), ("{%- if a %}x{% endif %}", {"a": 1}),
+             ("{% if a %}{% if b %}x{% endif %}{% endif %}", {"a": 1, "b": 1}), ("{{ a|join(x) }}", {"a": [], "x": ""})]
     for src, ctx in cases:
         assert render_string(src, ctx) == _string_template(src).render(**ctx), src
     assert _substitute("{{ var }}.Body", {"var": "resp"}) == "resp.Body"
     assert _substitute("{{ a|upper }}", {"a": "q"}) is None and _substitute("{{ var }}", {"var": None}) is None
+    assert _substitute("{% if a %}x{% endif %}", {}) is None  # undefined: Jinja's StrictUndefined says so
+
+
+def test_shipped_messages_render_without_jinja():
+    """Every rule message renders on the fast path (no jinja2 import for `check`), exactly as
+    Jinja renders it."""
+    from toolexec_rehab.rewrite.render import _string_template, _substitute
+    from toolexec_rehab.rules.loader import all_rules
+
+    ctxs = [{"leak_lines": []}, {"leak_lines": [12]}, {"leak_lines": [3, 40]}]
+    for r in all_rules():
+        names = {"var": "v", "handle": "rows", "err": "err", "callee": "database/sql.DB.Query",
+                 "callee_text": "db.Query", "type": "*sql.Rows", "deferred": "rows.Close()", "loop": False}
+        for extra in ctxs:
+            ctx = {**names, **extra}
+            fast = _substitute(r.rule.message, ctx)
+            assert fast is not None and fast == _string_template(r.rule.message).render(**ctx), r.id
+
+
+def test_cached_rules_need_neither_pydantic_nor_jinja(tmp_path):
+    """A process that reads the compiled rules from the cache and analyzes a leak-free package
+    imports neither pydantic (the models are frozen plain objects) nor jinja2."""
+    import sys
+
+    (tmp_path / "go.mod").write_text("module example.com/q\n\ngo 1.22\n")
+    (tmp_path / "q.go").write_text("package q\n\nimport \"os\"\n\nfunc F() { os.Remove(\"x\") }\n")
+    code = ("import sys; from toolexec_rehab import pipeline\n"
+            "run = pipeline.analyze(['./...'])\n"
+            "print(len(run.findings), 'pydantic' in sys.modules, 'jinja2' in sys.modules)\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert first.stdout.split()[:2] == ["1", "True"], first  # validated from the YAML: pydantic
+    assert second.stdout.split() == ["1", "False", "False"], second
+    from toolexec_rehab.rules.loader import all_rules
+
+    r = all_rules()[0]
+    with pytest.raises(AttributeError):
+        r.rule.id = "x"
+
+
+def test_check_in_two_processes_says_the_same(tmp_path):
+    """`check` splits a large input between itself and a forked helper: the same findings,
+    ids and fixes as one process, and the same when the helper fails."""
+    import json
+    import sys
+
+    from helpers import LEAKY
+
+    (tmp_path / "go.mod").write_text("module example.com/big\n\ngo 1.22\n")
+    filler = "".join(f"\nfunc Pad{i}(s string) int {{ return len(s) + {i} }}\n" for i in range(400))
+    for d in range(3):
+        pkg = tmp_path / f"p{d}"
+        pkg.mkdir()
+        for k in range(6):
+            body = LEAKY.replace("func Read(", f"func Read{k}(").replace("package p", f"package p{d}")
+            if k:
+                body = body.replace('import (\n\t"io"\n\t"os"\n)\n', 'import (\n\t"io"\n\t"os"\n)\n' + filler)
+            (pkg / f"f{k}.go").write_text(body)
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*.go")) > 192 * 1024
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_")}
+    outs = {}
+    for mode, extra in (("one", {"REHAB_JOBS": "1"}), ("two", {}), ("failing", {"REHAB_TEST_HELPER_FAIL": "1"})):
+        code = ("import os, sys\nfrom toolexec_rehab import pipeline\n"
+                "if os.environ.get('REHAB_TEST_HELPER_FAIL'):\n"
+                "    pipeline._Helper._work = staticmethod(lambda *a: os._exit(3))\n"
+                "used = []\norig = pipeline._Helper.start.__func__\n"
+                "pipeline._Helper.start = classmethod(lambda c, *a: used.append(orig(c, *a)) or used[-1])\n"
+                "from toolexec_rehab.cli import main\nrc = main(['check', '--format', 'json', './...'])\n"
+                "print('HELPER', bool(used and used[0]), file=sys.stderr)\nsys.exit(rc)\n")
+        r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**env, **extra}, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 1, r.stderr
+        assert f"HELPER {mode != 'one'}" in r.stderr, (mode, r.stderr[-300:])
+        outs[mode] = json.loads(r.stdout)
+    assert len(outs["one"]) == 18 and outs["one"] == outs["two"] == outs["failing"]
 
 
 # ------------------------------------------------------------------ compile server

@@ -58,6 +58,7 @@ class Resolver:
         self.api = api
         self.self_path = self_path
         self._btype: dict[tuple, str | None] = {}
+        self._blocks: dict[int, dict[str, list[tuple[int, Binding]]]] = {}
 
     def _split(self, t: str) -> tuple["Resolver | None", str]:
         """(resolver that owns the type, type name) for a non-std canonical type."""
@@ -106,12 +107,12 @@ class Resolver:
         for anc in P.ancestors(at):
             t = anc.type
             if t == "statement_list":
-                for stmt in reversed([c for c in anc.children if c.is_named]):
-                    if stmt.end_byte > child.start_byte:
-                        continue
-                    b = self._declared_by(stmt, name, file)
-                    if b:
-                        return b
+                decls = self._block_decls(anc, file).get(name)
+                if decls:
+                    start = child.start_byte
+                    for end, b in reversed(decls):
+                        if end <= start:
+                            return b
             elif t in ("if_statement", "expression_switch_statement", "type_switch_statement"):
                 init = anc.child_by_field_name("initializer")
                 if init is not None and child != init:
@@ -172,6 +173,41 @@ class Resolver:
         if name in BUILTIN_TYPES or name in BUILTIN_FUNCS or name in ("nil", "true", "false", "iota"):
             return Binding(name, "builtin")
         return None
+
+    def _block_decls(self, block: Node, file: GoFile) -> dict[str, list[tuple[int, Binding]]]:
+        """The names a statement list's statements declare: name -> [(end byte of the
+        declaring statement, binding)] in source order (built once per block; the scope
+        walk of `lookup` asks for every identifier it resolves)."""
+        key = block.id
+        got = self._blocks.get(key)
+        if got is not None:
+            return got
+        out: dict[str, list[tuple[int, Binding]]] = {}
+        for stmt in block.children:
+            if not stmt.is_named:
+                continue
+            t = stmt.type
+            names: dict[str, Binding] = {}
+            if t == "short_var_declaration":
+                for i, n in enumerate(P.named_children(stmt.child_by_field_name("left"))):
+                    names.setdefault(P.text(n), Binding(P.text(n), "local", stmt, i, file))
+            elif t in ("var_declaration", "const_declaration"):
+                kind = "local" if t == "var_declaration" else "const"
+                for spec in P.descendants(stmt):
+                    if spec.type in ("var_spec", "const_spec"):
+                        for i, n in enumerate(spec.children_by_field_name("name")):
+                            names.setdefault(P.text(n), Binding(P.text(n), kind, spec, i, file))
+            elif t == "type_declaration":
+                for spec in stmt.named_children:
+                    nm = P.text(spec.child_by_field_name("name"))
+                    names.setdefault(nm, Binding(nm, "type", spec, 0, file))
+            else:
+                continue
+            end = stmt.end_byte
+            for nm, b in names.items():
+                out.setdefault(nm, []).append((end, b))
+        self._blocks[key] = out
+        return out
 
     def _declared_by(self, stmt: Node, name: str, file: GoFile) -> Binding | None:
         t = stmt.type

@@ -59,20 +59,47 @@ def _string_template(source: str):
     return environment().from_string(source)
 
 
-_NAME_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_NAME_RE = re.compile(r"""\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*join\(\s*('[^'\\{}]*'|"[^"\\{}]*")\s*\)\s*)?\}\}""")
+_IF_RE = re.compile(r"\{%\s*if\s+([A-Za-z_][A-Za-z0-9_]*)\s*%\}((?:(?!\{%).)*)\{%\s*endif\s*%\}", re.S)
 
 
 def _substitute(source: str, context: dict) -> str | None:
-    """`{{ name }}` substitutions of strings only: what Jinja renders, without importing it.
-    None for anything else (blocks, filters, comments, a trailing newline, a missing name)."""
-    if source.endswith("\n") or "{%" in source or "{#" in source:
+    """What Jinja renders for the subset rule messages use, without importing it (~16 ms):
+    `{{ name }}` of a string, `{{ name | join(', ') }}` of a list of strings or ints, and
+    `{% if name %}...{% endif %}` (not nested, no else) on a name that is defined. None for
+    anything else (other filters or tags, comments, a newline, a missing name): Jinja renders
+    it."""
+    if "\n" in source or "{#" in source:
         return None
-    names = _NAME_RE.findall(source)
-    if "{{" in _NAME_RE.sub("", source):
+    ok = True
+
+    def cond(m: re.Match) -> str:
+        nonlocal ok
+        if m.group(1) not in context:
+            ok = False
+            return ""
+        return m.group(2) if context[m.group(1)] else ""
+
+    def value(m: re.Match) -> str:
+        nonlocal ok
+        v = context.get(m.group(1))
+        if m.group(2) is None:
+            if isinstance(v, str):
+                return v
+        elif isinstance(v, (list, tuple)) and all(type(x) in (str, int) for x in v):
+            return m.group(2)[1:-1].join(str(x) for x in v)
+        ok = False
+        return ""
+
+    # the tags first: a name inside a false branch need not be defined
+    body = _IF_RE.sub(cond, source)
+    if not ok or "{%" in body:
         return None
-    if not all(isinstance(context.get(n), str) for n in names):
+    rest = _NAME_RE.sub("", body)
+    if "{{" in rest:
         return None
-    return _NAME_RE.sub(lambda m: context[m.group(1)], source)
+    out = _NAME_RE.sub(value, body)
+    return out if ok else None
 
 
 def render_string(source: str, context: dict) -> str:

@@ -7,34 +7,25 @@ it learnt to the context. Rules never walk trees themselves.
 
 from __future__ import annotations
 
-from typing import Callable, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Callable
 
 from ..golang import parse as P
 from ..golang.package import enclosing_function
 from .flow import Flow, Resource, contains
 
-
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CalleeParams(Params):
-    any_of: list[str]
-
-
-class ResourceParams(Params):
-    handle: str = "{{ var }}"  # what must be closed, e.g. "{{ var }}.Body"
-    type: str  # what the handle is, for messages: "*sql.Rows"
-    index: int = 0  # which result holds the resource (1 for `ctx, cancel := ...`)
-    err_index: int | None = 1  # which result is the error, if any
-    close: Literal["method", "call"] = "method"  # x.Close() or cancel()
-    fresh_name: str | None = None  # a discarded `_` is renamed to this (numbered if taken)
+if TYPE_CHECKING:
+    from .params import (
+        CalleeParams,
+        DeferBeforeCheckParams,
+        ForeignErrorParams,
+        LeaksParams,
+        ResourceParams,
+        ReturnsErrorParams,
+    )
 
 
-class LeaksParams(Params):
-    pass
+
+
 
 
 def cond_callee(ctx: dict, p: CalleeParams) -> bool:
@@ -177,9 +168,6 @@ def _leak_row(n) -> int:
     return n.start_point[0]
 
 
-class DeferBeforeCheckParams(Params):
-    pass
-
 
 def cond_defer_before_check(ctx: dict, p: DeferBeforeCheckParams) -> bool:
     """`x, err := f(); defer x.M(); if err != nil { return }`: the defer runs on a nil x."""
@@ -216,10 +204,6 @@ def cond_defer_before_check(ctx: dict, p: DeferBeforeCheckParams) -> bool:
                deferred=P.text(call), handle=x, fixable=True)
     return True
 
-
-class ReturnsErrorParams(Params):
-    exclude: list[str] = []  # callee names; a trailing '*' matches a prefix
-    readonly_close: bool = True  # skip f.Close() on files opened read-only in the same function
 
 
 def cond_returns_error(ctx: dict, p: ReturnsErrorParams) -> bool:
@@ -310,9 +294,6 @@ def _known_nonnil(ret, name: str, fnode) -> bool:
     return False
 
 
-class ForeignErrorParams(Params):
-    not_wrapping: list[str] = ["errors.New", "fmt.Errorf", "errors.Join"]
-
 
 def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
     """`return ..., err` where err last came from another package's call, and fmt is imported."""
@@ -367,11 +348,13 @@ def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
     return True
 
 
-CONDITIONS: dict[str, tuple[type[Params], Callable[[dict, Params], bool]]] = {
-    "callee": (CalleeParams, cond_callee),
-    "resource": (ResourceParams, cond_resource),
-    "leaks": (LeaksParams, cond_leaks),
-    "defer_before_check": (DeferBeforeCheckParams, cond_defer_before_check),
-    "returns_error": (ReturnsErrorParams, cond_returns_error),
-    "foreign_error": (ForeignErrorParams, cond_foreign_error),
+# name -> the condition; its parameters' model is params.MODELS[name] (pydantic: imported only
+# when a rule file is validated, never when the compiled rules come from the cache)
+CONDITIONS: dict[str, Callable[[dict, object], bool]] = {
+    "callee": cond_callee,
+    "resource": cond_resource,
+    "leaks": cond_leaks,
+    "defer_before_check": cond_defer_before_check,
+    "returns_error": cond_returns_error,
+    "foreign_error": cond_foreign_error,
 }

@@ -94,16 +94,49 @@ class Engine:
             findings.extend(self._analyze_file(f, rv))
         return findings
 
+    def _combined(self):
+        """All rules' queries as one (one walk of each tree instead of one per rule), and for
+        each of its patterns the index of the rule it came from; None if they do not combine."""
+        if not hasattr(self, "_comb"):
+            self._comb = None
+            try:
+                owner: list[int] = []
+                for i, lr in enumerate(self.rules):
+                    owner += [i] * P.query(lr.rule.match.query).pattern_count
+                q = P.query("\n".join(lr.rule.match.query for lr in self.rules))
+                if q.pattern_count == len(owner):
+                    self._comb = (q, owner)
+            except Exception:  # noqa: BLE001 - each rule's own query still works
+                pass
+        return self._comb
+
+    def _rule_matches(self, f: GoFile) -> list[list]:
+        """Per rule (in order): its query's matches in this file, [] where its prefilter
+        finds none of its byte strings."""
+        wanted = [not lr.rule.match.prefilter or any(p.encode() in f.src for p in lr.rule.match.prefilter)
+                  for lr in self.rules]
+        per: list[list] = [[] for _ in self.rules]
+        if not any(wanted):
+            return per
+        comb = self._combined()
+        if comb is None:
+            for i, lr in enumerate(self.rules):
+                if wanted[i]:
+                    per[i] = list(P.matches(P.query(lr.rule.match.query), f.root))
+            return per
+        q, owner = comb
+        for pattern, caps in P.matches(q, f.root):
+            i = owner[pattern]
+            if wanted[i]:
+                per[i].append((pattern, caps))
+        return per
+
     def _analyze_file(self, f: GoFile, rv: Resolver) -> list[Finding]:
         out: list[Finding] = []
-        for lr in self.rules:
+        for lr, found in zip(self.rules, self._rule_matches(f), strict=True):
             rule = lr.rule
-            pre = rule.match.prefilter
-            if pre and not any(p.encode() in f.src for p in pre):
-                continue
-            q = P.query(rule.match.query)
             seen: set[int] = set()
-            for _, caps in P.matches(q, f.root):
+            for _, caps in found:
                 nodes = caps.get(rule.match.capture)
                 if not nodes:
                     continue

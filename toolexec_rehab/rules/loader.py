@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from ..paths import builtin_dirs, extra_rule_dirs, hash_dir
 from .conditions import CONDITIONS
-from .schema import Rule, yaml_line_of
+from .frozen import Frozen, freeze
 
 
 class RuleError(Exception):
@@ -19,10 +17,10 @@ class RuleError(Exception):
 
 @dataclass
 class LoadedRule:
-    rule: Rule
+    rule: Frozen  # a schema.Rule, frozen
     path: str
     template_dirs: tuple[str, ...]
-    conditions: list = field(default_factory=list)  # [(name, params, fn)]
+    conditions: list = field(default_factory=list)  # [(name, params (frozen), fn)]
 
     @property
     def id(self) -> str:
@@ -31,8 +29,11 @@ class LoadedRule:
 
 def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     import yaml  # here, not at the top: a build reads the rules from the cache (see below)
+    from pydantic import ValidationError
 
     from ..golang import parse as P
+    from .params import MODELS
+    from .schema import Rule, yaml_line_of
 
     text = Path(path).read_text(encoding="utf-8")
     try:
@@ -70,9 +71,9 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         if name not in CONDITIONS:
             raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
                             f"unknown condition {name!r} (known: {', '.join(sorted(CONDITIONS))})")
-        model, fn = CONDITIONS[name]
+        model, fn = MODELS[name], CONDITIONS[name]
         try:
-            conds.append((name, model.model_validate(params or {}), fn))
+            conds.append((name, freeze(model.model_validate(params or {})), fn))
         except ValidationError as e:
             err = e.errors()[0]
             raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
@@ -85,7 +86,7 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         except Exception as e:
             raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
                             f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
-    return LoadedRule(rule=rule, path=path, template_dirs=template_dirs, conditions=conds)
+    return LoadedRule(rule=freeze(rule), path=path, template_dirs=template_dirs, conditions=conds)
 
 
 def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:
@@ -118,7 +119,7 @@ def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRu
 # and contents), our own rule code and the Python version. A rule file that changes gets a
 # new key, so a stale entry is never read. REHAB_RULE_CACHE=off disables the cache.
 
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "2"
 
 
 def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:

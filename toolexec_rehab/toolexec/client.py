@@ -13,6 +13,75 @@ import sys
 
 _OFF = ("off", "0", "no", "false")
 
+# The sh launcher's speculative compile (launcher/toolexec-rehab `speculate`): its pid, from
+# REHAB_SPEC (shim.main takes it out of the environment). Exit status SPEC_RC tells the
+# launcher that the speculative compile is the answer.
+SH_SPEC: int | None = None
+SPEC_RC = 213
+
+
+def kill_sh_spec() -> None:
+    """Stop the launcher's speculative compile and wait until it is gone (the rewritten
+    files are compiled to the same -o). It is our sibling. If it has already finished, the
+    launcher's shell may have reaped it while it waits for us (dash does), and its pid could
+    in principle be reused: so the process is pinned with a pidfd first and signalled only if
+    its parent is our parent (a finished compile needs no kill: the rewritten files are
+    compiled after it, to the same -o)."""
+    global SH_SPEC
+    pid, SH_SPEC = SH_SPEC, None
+    if pid is None:
+        return
+    import signal
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        fd = None
+    try:
+        if _ppid(pid) != os.getppid():
+            return  # already exited and reaped
+        if fd is None:
+            os.kill(pid, signal.SIGKILL)
+        else:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        if fd is not None:
+            import select
+
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            p.poll(30000)  # readable once every thread has exited
+        else:
+            import time
+
+            for _ in range(30000):
+                if _ppid(pid) != os.getppid() or _state(pid) in ("Z", "X", None):
+                    break
+                time.sleep(0.001)
+    except OSError:
+        pass
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:].decode("ascii", "replace").split()
+
+
+def _ppid(pid: int) -> int | None:
+    f = _stat_fields(pid)
+    return int(f[1]) if f and len(f) > 1 else None
+
+
+def _state(pid: int) -> str | None:
+    f = _stat_fields(pid)
+    return f[0] if f else None
+
 
 def enabled() -> bool:
     return os.environ.get("REHAB_SERVER", "").strip().lower() not in _OFF
@@ -125,7 +194,12 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     # them. Most compiles need no fix, and then its result is the answer (the analysis cost
     # hides behind the compile on a second core). If a fix is needed, the server asks us to
     # kill it before the rewritten files are compiled.
-    spec = _speculate(argv) if not cli and argv[1:] != ["-V=full"] else None
+    if cli or argv[1:] == ["-V=full"]:
+        spec = None
+    elif SH_SPEC is not None:
+        spec = ("sh",)
+    else:
+        spec = _speculate(argv)
     rep = None
     try:
         umask = os.umask(0o022)
@@ -149,7 +223,8 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     finally:
         s.close()
     if rep is None or rep.get("fallback"):
-        _kill(spec)
+        if spec != ("sh",):
+            _kill(spec)  # the launcher's speculative compile serves the local run as well
         return None
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
@@ -220,6 +295,9 @@ def _speculate(argv: list[str]):
 def _kill(spec) -> None:
     if spec is None:
         return
+    if spec == ("sh",):
+        kill_sh_spec()
+        return
     pid, out, err = spec
     import signal
 
@@ -237,6 +315,8 @@ def _kill(spec) -> None:
 
 def _finish(spec) -> int:
     """The speculative compile is the answer: its output, then its exit status."""
+    if spec == ("sh",):
+        return SPEC_RC  # the launcher relays it
     pid, out, err = spec
     _, status = os.waitpid(pid, 0)
     for fd, stream in ((out, sys.stdout), (err, sys.stderr)):
@@ -294,6 +374,8 @@ def _spawn(path: str, tool: str) -> None:
             os.dup2(fd, n)
         if fd > 2:
             os.close(fd)
+        global SH_SPEC
+        SH_SPEC = None  # the launcher's compile belongs to the client, not to the server
         from .server import serve
 
         serve(path, tool)

@@ -321,9 +321,16 @@ def run_compile(argv: list[str]) -> int:
     except Exception as e:  # noqa: BLE001 - fail open, always
         _log_rejection(importpath, f"internal error: {type(e).__name__}: {e}")
         planned = None
+    from . import client
+
     if planned is None:
+        if client.SH_SPEC is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return client.SPEC_RC  # the launcher's speculative compile is the answer
         os.execv(argv[0], argv)
     new_argv, log = planned
+    client.kill_sh_spec()  # it writes the same -o
     r = subprocess.run(new_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         msg = (r.stdout + r.stderr).decode("utf-8", "replace").strip().splitlines()

@@ -1,0 +1,53 @@
+"""The parameters of each condition (conditions.py), validated with pydantic when a rule file
+is loaded. The compiled-rule cache holds them as frozen plain objects (frozen.py), so a build
+or a `check` that reads the cache never imports pydantic."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalleeParams(Params):
+    any_of: list[str]
+
+
+class ResourceParams(Params):
+    handle: str = "{{ var }}"  # what must be closed, e.g. "{{ var }}.Body"
+    type: str  # what the handle is, for messages: "*sql.Rows"
+    index: int = 0  # which result holds the resource (1 for `ctx, cancel := ...`)
+    err_index: int | None = 1  # which result is the error, if any
+    close: Literal["method", "call"] = "method"  # x.Close() or cancel()
+    fresh_name: str | None = None  # a discarded `_` is renamed to this (numbered if taken)
+
+
+class LeaksParams(Params):
+    pass
+
+
+class DeferBeforeCheckParams(Params):
+    pass
+
+
+class ReturnsErrorParams(Params):
+    exclude: list[str] = []  # callee names; a trailing '*' matches a prefix
+    readonly_close: bool = True  # skip f.Close() on files opened read-only in the same function
+
+
+class ForeignErrorParams(Params):
+    not_wrapping: list[str] = ["errors.New", "fmt.Errorf", "errors.Join"]
+
+
+MODELS: dict[str, type[Params]] = {
+    "callee": CalleeParams,
+    "resource": ResourceParams,
+    "leaks": LeaksParams,
+    "defer_before_check": DeferBeforeCheckParams,
+    "returns_error": ReturnsErrorParams,
+    "foreign_error": ForeignErrorParams,
+}
