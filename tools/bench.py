@@ -253,6 +253,61 @@ class Bench:
                              "plain and rehab alternating; every run sees new content)")
         self.warm_file = target
 
+    # ------------------------------------------------------------------ optional: garble, orchestrion
+
+    GARBLE = "mvdan.cc/garble@v0.17.0"  # the newest that builds with go1.26 (v0.18 needs go1.27)
+
+    def _garble(self) -> str | None:
+        exe = self.base / "bin" / "garble"
+        if not exe.exists():
+            e = self.env("plain", self.base / "gocache-fetch", GOBIN=str(exe.parent), GOFLAGS="")
+            r = sh(["go", "install", self.GARBLE], env=e, cwd=self.scratch)
+            if r.returncode != 0:
+                self.notes.append(f"garble: `go install {self.GARBLE}` failed: {r.stderr.strip()[-200:]}")
+                return None
+        return str(exe)
+
+    def compare(self, mod: Path) -> None:
+        """Another -toolexec tool on the same module, for scale: garble (obfuscation; it
+        rewrites every package, std included). Orchestrion was tried: `orchestrion pin` needs
+        github.com/DataDog/dd-trace-go/orchestrion/all/v2, which the module proxy here refuses."""
+        garble = self._garble()
+        if garble is None:
+            return
+        gc = Path(tempfile.mkdtemp(prefix="gocache-garble-", dir=self.scratch))
+        gcache = Path(tempfile.mkdtemp(prefix="garble-cache-", dir=self.scratch))
+        e = self.env("plain", gc, GARBLE_CACHE=str(gcache))
+        t = time.perf_counter()
+        r = sh([garble, "build", "./..."], env=e, cwd=mod)
+        cold = time.perf_counter() - t
+        if r.returncode != 0:
+            self.notes.append(f"garble build failed: {r.stderr.strip()[-300:]}")
+            return
+        target = self.main_file(mod)
+        orig = target.read_bytes()
+        times: dict[str, list[float]] = {"plain": [], "garble": []}
+        try:
+            for i in range(self.args.compare_reps):
+                for kind in (("plain", "garble") if i % 2 == 0 else ("garble", "plain")):
+                    target.write_bytes(orig + f"\n// compare edit {i} {kind}\n".encode())
+                    if kind == "plain":
+                        times[kind].append(self._build(mod, "plain", self.scratch / "gocache-warm"))
+                    else:
+                        t = time.perf_counter()
+                        sh([garble, "build", "./..."], env=e, cwd=mod)
+                        times[kind].append(time.perf_counter() - t)
+        finally:
+            target.write_bytes(orig)
+        p, g = med(times["plain"]), med(times["garble"])
+        pc = med(self.cold_times["plain"]) if getattr(self, "cold_times", None) else None
+        cold_txt = f"cold {cold:.1f} s" + (f" ({cold / pc:.2f}x plain)" if pc else "")
+        self.rows.append(("for comparison", f"garble v0.17.0 (`garble build ./...`, obfuscates every package): "
+                          f"{cold_txt}; warm rebuild, {self.args.compare_reps} runs each",
+                          f"plain {p * 1000:.0f} ms, garble {g * 1000:.0f} ms: {g / p:.2f}x", "", ""))
+        self.commands.append(f"go install {self.GARBLE}; garble build ./...   (fresh GOCACHE and GARBLE_CACHE, "
+                             "then the warm rebuild as above)")
+        log(f"garble: cold {cold:.1f} s, warm {g * 1000:.0f} ms vs plain {p * 1000:.0f} ms")
+
     # ------------------------------------------------------------------ 4. check vs vet
 
     def check(self, mod: Path) -> None:
@@ -596,12 +651,19 @@ critical path when no fix applies; Python's start-up and the analysis
 share the CPU with the compiler's backend, which is why the warm CPU ratio is
 above the wall ratio.
 
+For comparison (optional in the issue): garble v0.17.0 is built from the module
+proxy and measured on the same module (the "for comparison" row); it rewrites
+every package, std included, so it is a scale, not a competitor. Orchestrion
+v1.15.0 builds too, but `orchestrion pin` (required before its first build)
+needs github.com/DataDog/dd-trace-go/orchestrion/all/v2, which the module
+proxy here refuses (403), so it is not measured.
+
 Next steps, not done: a server that keeps parsed trees by content hash across
 requests, so that a rebuild parses only the edited file; skipping the analysis
 of files whose content (and package facts) did not change since the last
 build.
 
-Not measured: orchestrion and garble (optional in the issue).
+
 """
 
 
@@ -614,7 +676,8 @@ def main() -> int:
     ap.add_argument("--warm-reps", type=int, default=15)
     ap.add_argument("--check-reps", type=int, default=5)
     ap.add_argument("--pass-reps", type=int, default=200)
-    ap.add_argument("--skip", default="", help="comma-separated: pass,cold,warm,check,rss")
+    ap.add_argument("--compare-reps", type=int, default=5)
+    ap.add_argument("--skip", default="", help="comma-separated: pass,cold,warm,check,rss,compare")
     ap.add_argument("--out", default=str(ROOT / "BENCH.md"))
     args = ap.parse_args()
     if not os.access(args.rehab, os.X_OK):
@@ -639,6 +702,8 @@ def main() -> int:
         if "rss" not in skip and "warm" not in skip:
             b.rss(mod)
             log("rss done")
+        if "compare" not in skip and "warm" not in skip:
+            b.compare(mod)
         imports = b.importtime()
         marker = b.marker()
         b.loads.append(load())
