@@ -152,11 +152,13 @@ def test_launcher_speculation_relays_the_compile_when_python_says_so(sandbox):
     s = sandbox
     entry = ('ppid=$(awk \'{print $4}\' /proc/"$REHAB_SPEC"/stat)\n'
              'echo "spec=$REHAB_SPEC sibling=$([ "$ppid" = "$PPID" ] && echo yes)" >> "$LOG"\n'
-             'exit "${PYRC:-213}"\n')
-    # (it lives on for a moment: the launcher's shell reaps an exited background job at once)
+             ': > "$LOG.go"\nexit "${PYRC:-213}"\n')
+    # (it lives until the entry has looked: the launcher's shell reaps an exited background job at once)
     compile_body = ('echo "compile REHAB_SPEC=${REHAB_SPEC:-unset}" >> "$LOG"\necho OUT "$@"\necho ERR >&2\n'
-                    'sleep 0.3\nexit 3\n')
+                    'i=0\nwhile [ -e "$LOG.wait" ] && [ ! -e "$LOG.go" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done\n'
+                    'rm -f "$LOG.go"\nexit 3\n')
     run = _spec_sandbox(s, entry, compile_body)
+    (s.root / "log.wait").touch()
     r = run(*_compile(s, s.user))
     assert (r.returncode, r.stdout.split()[:2], r.stderr) == (3, ["OUT", "-o"], "ERR\n"), r
     log = (s.root / "log").read_text()
@@ -164,6 +166,7 @@ def test_launcher_speculation_relays_the_compile_when_python_says_so(sandbox):
     (s.root / "log").unlink()
     r = run(*_compile(s, s.user), PYRC="5")
     assert (r.returncode, r.stdout, r.stderr) == (5, "", ""), r
+    (s.root / "log.wait").unlink()
     # no speculation when it is off, nor for out-of-scope compiles
     (s.root / "log").unlink()
     r = run(*_compile(s, s.user), REHAB_SPECULATE="off", PYRC="0")
