@@ -49,7 +49,8 @@ def compile_tool() -> str:
     return os.path.join(out, "compile")
 
 
-def tree_digest(root) -> dict:
+def tree_digest(root) -> dict[str, str]:
+    """sha256 of every file under root, keyed by relative path."""
     import hashlib
 
     out = {}
@@ -57,6 +58,14 @@ def tree_digest(root) -> dict:
         if p.is_file():
             out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def digest_diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(
+        [f"added {k}" for k in after.keys() - before.keys()]
+        + [f"removed {k}" for k in before.keys() - after.keys()]
+        + [f"changed {k}" for k in before.keys() & after.keys() if before[k] != after[k]]
+    )
 
 
 def copytree(src, dst):

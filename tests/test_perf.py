@@ -49,12 +49,15 @@ def sandbox(tmp_path):
     class S:
         root = tmp_path
 
-        def run(self, *args, cwd=None, **env):
+        def proc(self, *args, cwd=None, **env):
             e = {k: v for k, v in os.environ.items() if not k.startswith(("REHAB_", "GO"))}
             e.update(GOPATH=str(tmp_path / "gopath"), HOME=str(tmp_path))
             e.update(env)
-            r = subprocess.run([str(bindir / "toolexec-rehab"), *map(str, args)], capture_output=True, text=True,
-                               env=e, cwd=cwd or user, timeout=30)
+            return subprocess.run([str(bindir / "toolexec-rehab"), *map(str, args)], capture_output=True, text=True,
+                                  env=e, cwd=cwd or user, timeout=30)
+
+        def run(self, *args, cwd=None, **env):
+            r = self.proc(*args, cwd=cwd, **env)
             assert r.returncode == 0, r.stderr
             return r.stdout.split()[0]
 
@@ -137,11 +140,7 @@ def _spec_sandbox(s, entry: str, compile_body: str):
     (s.compile).write_text("#!/bin/sh\n" + compile_body)
 
     def run(*args, **env):
-        e = {k: v for k, v in os.environ.items() if not k.startswith(("REHAB_", "GO"))}
-        e.update(GOPATH=str(s.root / "gopath"), HOME=str(s.root), LOG=str(s.root / "log"))
-        e.update(env)
-        return subprocess.run([str(bindir / "toolexec-rehab"), *map(str, args)], capture_output=True, text=True,
-                              env=e, cwd=s.userdir, timeout=30)
+        return s.proc(*args, LOG=str(s.root / "log"), **env)
     return run
 
 

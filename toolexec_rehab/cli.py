@@ -95,19 +95,22 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # noqa: BLE001 - every user error is a clean message + exit 2
-        if _is_user_error(e):
+        if is_user_error(e):
             print(f"{PROG}: {e}", file=sys.stderr)
             return 2
         raise
 
 
-def _is_user_error(e: Exception) -> bool:
-    from .analysis import UsageError
-    from .audit import AuditError
-    from .config import ConfigError
-    from .rules.loader import RuleError
-
-    return isinstance(e, (UsageError, RuleError, ConfigError, AuditError))
+def is_user_error(e: Exception, *more: type) -> bool:
+    """One of our error types (a clean message and exit 2, not a traceback), or of `more`.
+    Looked up without importing anything: an error of a module never imported was never raised."""
+    kinds = list(more)
+    for mod, name in (("toolexec_rehab.analysis", "UsageError"), ("toolexec_rehab.config", "ConfigError"),
+                      ("toolexec_rehab.rules.loader", "RuleError"), ("toolexec_rehab.audit", "AuditError")):
+        m = sys.modules.get(mod)
+        if m is not None:
+            kinds.append(getattr(m, name))
+    return isinstance(e, tuple(kinds))
 
 
 # ------------------------------------------------------------------ check
@@ -191,13 +194,14 @@ def cmd_fix(args) -> int:
         if errors:
             raise UsageError("nothing written:\n" + "\n".join(errors))
     entries = []
+    modes = {}
     for ff in fixed:
         st = os.stat(ff.file.origin)
         with open(ff.file.origin, "rb") as fh:
             if fh.read() != ff.file.src:
                 raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
         entries += [PL.audit_entry(fd) for fd in ff.applied]
-        ff.mode = st.st_mode & 0o7777
+        modes[ff.file.origin] = st.st_mode & 0o7777
     log = run.cfg.audit_path()
     if entries:
         from .audit import check_writable
@@ -205,7 +209,7 @@ def cmd_fix(args) -> int:
         check_writable(log)  # before any file changes: a fix must never go unrecorded
     for ff in fixed:
         write_private(ff.file.origin, new[ff.file.origin])
-        os.chmod(ff.file.origin, ff.mode)  # keep the user's permissions, not our private 0600
+        os.chmod(ff.file.origin, modes[ff.file.origin])  # keep the user's permissions, not our private 0600
         print(f"fixed {PL.display(ff.file.origin)}: " + ", ".join(f"{fd.rule}@{fd.line}" for fd in ff.applied),
               file=sys.stderr)
     if entries:

@@ -101,14 +101,12 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
 
     helper = _Helper.start(inputs, analyzer)
     theirs = helper.files if helper else set()
-    parsed = []
     bar = Progress(len(inputs), label)
     try:
         for inp in inputs:
             bar.step(_display(inp.directory))
             mine = _reported(inp) - theirs
             for pkg in build_packages(inp):
-                parsed.append(pkg)
                 run.packages.append(pkg)
                 for f in pkg.files:
                     if f.has_error and (inp.report is None or f.path in inp.report):
@@ -118,7 +116,7 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
     finally:
         bar.done()
     if helper:
-        run.findings.extend(helper.join(parsed, analyzer))
+        run.findings.extend(helper.join(run.packages, analyzer))
     run.findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
     return run
 

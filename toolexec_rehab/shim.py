@@ -34,12 +34,10 @@ def main(argv=None):
         # a warm compile server skips the imports and rule loading (toolexec/server.py)
         try:
             from toolexec_rehab.toolexec import client
-            from toolexec_rehab.toolexec.client import run as run_on_server
 
             if spec.isdigit():
                 client.SH_SPEC = int(spec)
-
-            rc = run_on_server(argv[1:])
+            rc = client.run(argv[1:])
         except Exception:  # noqa: BLE001 - fail open: compile here
             rc = None
         if rc is not None:

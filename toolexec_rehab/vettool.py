@@ -356,17 +356,6 @@ def run(cfg_path: str, flags: dict) -> int:
     return 1 if findings else 0
 
 
-def _is_user_error(e: Exception) -> bool:
-    """Our error types, looked up without importing the heavy modules on the fast paths."""
-    kinds = [VetError]
-    for mod, name in (("toolexec_rehab.analysis", "UsageError"), ("toolexec_rehab.config", "ConfigError"),
-                      ("toolexec_rehab.rules.loader", "RuleError")):
-        m = sys.modules.get(mod)
-        if m is not None:
-            kinds.append(getattr(m, name))
-    return isinstance(e, tuple(kinds))
-
-
 def main(argv: list[str]) -> int:
     try:
         flags, args = parse_args(argv)
@@ -386,7 +375,9 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:
-        if not _is_user_error(e):
+        from .cli import is_user_error
+
+        if not is_user_error(e, VetError):
             raise
         for line in str(e).splitlines() or [type(e).__name__]:
             print(f"{PROG}: {line}", file=sys.stderr)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import importlib.util
 import os
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import pytest
+from helpers import digest_diff, tree_digest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "go_fixtures"
@@ -180,23 +180,6 @@ def have_cgo(go: Go) -> bool:
 
 # --------------------------------------------------------------------------
 # Source trees
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every file under root, keyed by relative path."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.is_symlink():
-            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-def digest_diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    return sorted(
-        [f"added {k}" for k in after.keys() - before.keys()]
-        + [f"removed {k}" for k in before.keys() - after.keys()]
-        + [f"changed {k}" for k in before.keys() & after.keys() if before[k] != after[k]]
-    )
 
 
 @contextlib.contextmanager

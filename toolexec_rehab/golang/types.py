@@ -184,51 +184,34 @@ class Resolver:
             return got
         out: dict[str, list[tuple[int, Binding]]] = {}
         for stmt in block.children:
-            if not stmt.is_named:
-                continue
-            t = stmt.type
-            names: dict[str, Binding] = {}
-            if t == "short_var_declaration":
-                for i, n in enumerate(P.named_children(stmt.child_by_field_name("left"))):
-                    names.setdefault(P.text(n), Binding(P.text(n), "local", stmt, i, file))
-            elif t in ("var_declaration", "const_declaration"):
-                kind = "local" if t == "var_declaration" else "const"
-                for spec in P.descendants(stmt):
-                    if spec.type in ("var_spec", "const_spec"):
-                        for i, n in enumerate(spec.children_by_field_name("name")):
-                            names.setdefault(P.text(n), Binding(P.text(n), kind, spec, i, file))
-            elif t == "type_declaration":
-                for spec in stmt.named_children:
-                    nm = P.text(spec.child_by_field_name("name"))
-                    names.setdefault(nm, Binding(nm, "type", spec, 0, file))
-            else:
-                continue
-            end = stmt.end_byte
-            for nm, b in names.items():
-                out.setdefault(nm, []).append((end, b))
+            if stmt.is_named:
+                for nm, b in self._declares(stmt, file).items():
+                    out.setdefault(nm, []).append((stmt.end_byte, b))
         self._blocks[key] = out
         return out
 
     def _declared_by(self, stmt: Node, name: str, file: GoFile) -> Binding | None:
+        return self._declares(stmt, file).get(name)
+
+    @staticmethod
+    def _declares(stmt: Node, file: GoFile) -> dict[str, Binding]:
+        """Every name a statement declares (the first declaration of a name wins)."""
         t = stmt.type
+        names: dict[str, Binding] = {}
         if t == "short_var_declaration":
             for i, n in enumerate(P.named_children(stmt.child_by_field_name("left"))):
-                if P.text(n) == name:
-                    return Binding(name, "local", stmt, i, file)
+                names.setdefault(P.text(n), Binding(P.text(n), "local", stmt, i, file))
         elif t in ("var_declaration", "const_declaration"):
             kind = "local" if t == "var_declaration" else "const"
             for spec in P.descendants(stmt):
                 if spec.type in ("var_spec", "const_spec"):
                     for i, n in enumerate(spec.children_by_field_name("name")):
-                        if P.text(n) == name:
-                            return Binding(name, kind, spec, i, file)
+                        names.setdefault(P.text(n), Binding(P.text(n), kind, spec, i, file))
         elif t == "type_declaration":
             for spec in stmt.named_children:
-                if P.text(spec.child_by_field_name("name")) == name:
-                    return Binding(name, "type", spec, 0, file)
-        elif t == "labeled_statement":
-            return None
-        return None
+                nm = P.text(spec.child_by_field_name("name"))
+                names.setdefault(nm, Binding(nm, "type", spec, 0, file))
+        return names
 
     def resolve(self, ident: Node, file: GoFile) -> Binding | None:
         return self.lookup(P.text(ident), ident, file)

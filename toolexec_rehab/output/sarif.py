@@ -74,7 +74,7 @@ def _rule_descriptor(lr) -> dict:
             md += ["", "Fixed:", "", "```go", ex.after.rstrip(), "```"]
         else:
             md += ["", "(reported, not fixed)"]
-    tags = ["go", "reliability"] + [t for t in getattr(r, "tags", None) or [] if t not in ("go", "reliability")]
+    tags = ["go", "reliability"]
     if r.fix is not None:
         tags.append("autofix")
     return {
@@ -93,9 +93,9 @@ def _region(fd) -> dict:
     src = f.src
     region = {
         "startLine": fd.line,
-        "startColumn": utf16_len(src[n.start_byte - n.start_point[1]:n.start_byte]) + 1,
+        "startColumn": _column(src, n.start_byte),
         "endLine": fd.end_line,
-        "endColumn": utf16_len(src[n.end_byte - n.end_point[1]:n.end_byte]) + 1,
+        "endColumn": _column(src, n.end_byte),
     }
     if f.path == f.origin:  # byte offsets are meaningful only in the user's own file
         region["byteOffset"] = n.start_byte

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from tree_sitter import Node
 
@@ -94,21 +95,18 @@ class Engine:
             findings.extend(self._analyze_file(f, rv))
         return findings
 
+    @cached_property
     def _combined(self):
         """All rules' queries as one (one walk of each tree instead of one per rule), and for
         each of its patterns the index of the rule it came from; None if they do not combine."""
-        if not hasattr(self, "_comb"):
-            self._comb = None
-            try:
-                owner: list[int] = []
-                for i, lr in enumerate(self.rules):
-                    owner += [i] * P.query(lr.rule.match.query).pattern_count
-                q = P.query("\n".join(lr.rule.match.query for lr in self.rules))
-                if q.pattern_count == len(owner):
-                    self._comb = (q, owner)
-            except Exception:  # noqa: BLE001 - each rule's own query still works
-                pass
-        return self._comb
+        try:
+            owner: list[int] = []
+            for i, lr in enumerate(self.rules):
+                owner += [i] * P.query(lr.rule.match.query).pattern_count
+            q = P.query("\n".join(lr.rule.match.query for lr in self.rules))
+        except Exception:  # noqa: BLE001 - each rule's own query still works
+            return None
+        return (q, owner) if q.pattern_count == len(owner) else None
 
     def _rule_matches(self, f: GoFile) -> list[list]:
         """Per rule (in order): its query's matches in this file, [] where its prefilter
@@ -118,7 +116,7 @@ class Engine:
         per: list[list] = [[] for _ in self.rules]
         if not any(wanted):
             return per
-        comb = self._combined()
+        comb = self._combined
         if comb is None:
             for i, lr in enumerate(self.rules):
                 if wanted[i]:

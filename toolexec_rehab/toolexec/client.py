@@ -40,19 +40,17 @@ def kill_sh_spec() -> None:
     try:
         if _ppid(pid) != os.getppid():
             return  # already exited and reaped
-        if fd is None:
-            os.kill(pid, signal.SIGKILL)
-        else:
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
         if fd is not None:
             import select
 
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
             p = select.poll()
             p.register(fd, select.POLLIN)
             p.poll(30000)  # readable once every thread has exited
         else:
             import time
 
+            os.kill(pid, signal.SIGKILL)
             for _ in range(30000):
                 if _ppid(pid) != os.getppid() or _state(pid) in ("Z", "X", None):
                     break
@@ -195,36 +193,35 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     # hides behind the compile on a second core). If a fix is needed, the server asks us to
     # kill it before the rewritten files are compiled.
     if cli or argv[1:] == ["-V=full"]:
-        spec = None
+        spec = _NoSpec()
     elif SH_SPEC is not None:
-        spec = ("sh",)
+        spec = _LauncherSpec()
     else:
         spec = _speculate(argv)
     rep = None
     try:
         umask = os.umask(0o022)
         os.umask(umask)
-        send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec is not None,
+        send_msg(s, {"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ), "spec": spec.running,
                      "cli": cli, "umask": umask})
         while True:
             msg = recv_msg(s)
             if msg is None:
                 break
             if msg.get("kill"):
-                _kill(spec)
-                spec = None
+                spec.kill()
+                spec = _NoSpec()
                 send_msg(s, {"ok": True})
                 continue
             rep = msg
             break
     except BaseException:
-        _kill(spec)
+        spec.kill()
         raise
     finally:
         s.close()
     if rep is None or rep.get("fallback"):
-        if spec != ("sh",):
-            _kill(spec)  # the launcher's speculative compile serves the local run as well
+        spec.abandon()
         return None
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
@@ -239,11 +236,11 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     sys.stderr.flush()
     if rep.get("exec"):
         new = rep["exec"]
-        if spec is not None and new == argv:
-            return _finish(spec)
-        _kill(spec)
+        if spec.running and new == argv:
+            return spec.finish()
+        spec.kill()
         os.execv(new[0], new)
-    _kill(spec)
+    spec.kill()
     if rep.get("vfull_cache"):
         _write_vfull_cache(rep["vfull_cache"])
     return int(rep.get("rc", 0))
@@ -278,63 +275,89 @@ def recv_msg(sock):
     return None if data is None else marshal.loads(data)
 
 
-def _speculate(argv: list[str]):
+class _NoSpec:
+    """No compile of the original files is running."""
+
+    running = False
+
+    def kill(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        """The compile is going to run in this process instead (the server failed)."""
+        self.kill()
+
+
+class _LauncherSpec(_NoSpec):
+    """The sh launcher's compile (SH_SPEC): the launcher relays it when we exit SPEC_RC."""
+
+    running = True
+
+    def kill(self) -> None:
+        kill_sh_spec()
+
+    def abandon(self) -> None:
+        pass  # it serves the local run as well (wrap.run_compile)
+
+    def finish(self) -> int:
+        return SPEC_RC
+
+
+class _OwnSpec(_NoSpec):
+    """A compile this process started, its stdout/stderr in memory files."""
+
+    running = True
+
+    def __init__(self, pid: int, out: int, err: int):
+        self.pid, self.out, self.err = pid, out, err
+
+    def kill(self) -> None:
+        import signal
+
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        os.close(self.out)
+        os.close(self.err)
+
+    def finish(self) -> int:
+        """The compile is the answer: its output, then its exit status."""
+        _, status = os.waitpid(self.pid, 0)
+        for fd, stream in ((self.out, sys.stdout), (self.err, sys.stderr)):
+            os.lseek(fd, 0, os.SEEK_SET)
+            while True:
+                b = os.read(fd, 1 << 16)
+                if not b:
+                    break
+                stream.buffer.write(b)
+            stream.flush()
+            os.close(fd)
+        if os.WIFSIGNALED(status):
+            import signal
+
+            sig = os.WTERMSIG(status)
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        return os.waitstatus_to_exitcode(status)
+
+
+def _speculate(argv: list[str]) -> _NoSpec:
     """Start the compiler on the original files, its stdout/stderr in memory files."""
     if not (hasattr(os, "posix_spawn") and hasattr(os, "memfd_create")) or \
             os.environ.get("REHAB_SPECULATE", "").lower() in _OFF:
-        return None
+        return _NoSpec()
     try:
         out, err = os.memfd_create("rehab-stdout"), os.memfd_create("rehab-stderr")
         pid = os.posix_spawn(argv[0], argv, os.environ,
                              file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_DUP2, err, 2)])
     except OSError:
-        return None
-    return pid, out, err
-
-
-def _kill(spec) -> None:
-    if spec is None:
-        return
-    if spec == ("sh",):
-        kill_sh_spec()
-        return
-    pid, out, err = spec
-    import signal
-
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except OSError:
-        pass
-    os.close(out)
-    os.close(err)
-
-
-def _finish(spec) -> int:
-    """The speculative compile is the answer: its output, then its exit status."""
-    if spec == ("sh",):
-        return SPEC_RC  # the launcher relays it
-    pid, out, err = spec
-    _, status = os.waitpid(pid, 0)
-    for fd, stream in ((out, sys.stdout), (err, sys.stderr)):
-        os.lseek(fd, 0, os.SEEK_SET)
-        while True:
-            b = os.read(fd, 1 << 16)
-            if not b:
-                break
-            stream.buffer.write(b)
-        stream.flush()
-        os.close(fd)
-    if os.WIFSIGNALED(status):
-        import signal
-
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-    return os.waitstatus_to_exitcode(status)
+        return _NoSpec()
+    return _OwnSpec(pid, out, err)
 
 
 def _write_vfull_cache(text: str) -> None:

@@ -130,7 +130,7 @@ def _origin(path: str, objdir: str | None) -> str | None:
 
 def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
     """(compile input, original file) pairs that are ours to analyze; [] means pass through."""
-    from ..config import glob_match
+    from ..config import package_selected
 
     cfg = _config()
     if cfg.fix_policy() == "off" and not cfg.instrument():
@@ -139,11 +139,9 @@ def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
     importpath = importpath.split(" [", 1)[0]
     scope = os.environ.get("REHAB_SCOPE", "user")
     incl, excl = cfg.package_globs()
-    if excl and glob_match(importpath, excl):
+    if not package_selected(importpath, incl, excl):
         return []
-    forced = bool(incl) and glob_match(importpath, incl)
-    if incl and not forced:
-        return []
+    forced = bool(incl)  # selected by an include list: analyzed wherever it lives
     goroot = ca.goroot
     modcache = _modcache()
     objdir = ca.objdir
