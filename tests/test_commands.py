@@ -297,10 +297,14 @@ def test_config_rules_modes_and_packages(isolated, monkeypatch):
     assert rehab("check", cwd=root).returncode == 0
 
 
-def test_config_found_from_module_root_upward(isolated, monkeypatch):
+def test_config_is_read_at_the_module_root_only(isolated, monkeypatch):
+    """From any directory of the module, the module root's .rehab.yaml applies; one above
+    the module root is never read (README "Trust")."""
     monkeypatch.delenv("REHAB_CONFIG")
     root = _module(isolated)
     (isolated / ".rehab.yaml").write_text("rules:\n  file-not-closed: off\n")  # above the module
+    assert rehab("check", cwd=root / "p").returncode == 1
+    (root / ".rehab.yaml").write_text("rules:\n  file-not-closed: off\n")
     assert rehab("check", cwd=root / "p").returncode == 0
 
 

@@ -493,7 +493,7 @@ def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
     st = f.stat()
     f.write_text(f.read_text().replace("severity: warning", "severity: error"))
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert fresh() != fresh(REHAB_RULES="x")  # the env is part of the answer
+    assert fresh() != fresh(REHAB_RULES="my-rule")  # the env is part of the answer
     assert vfull() == fresh()
     assert cached() == fresh()
     # a file added to a rule directory
@@ -501,9 +501,12 @@ def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
     assert vfull() == fresh()
     # an environment variable
     assert cached(REHAB_MODES="my-rule=report") == fresh(REHAB_MODES="my-rule=report") != fresh()
-    # a config file appearing above the working directory
+    # a config file appearing at the module root
+    (tmp_path / "go.mod").write_text("module example.com/v\n\ngo 1.22\n")
+    without = cached()
+    assert without == fresh()
     (tmp_path / ".rehab.yaml").write_text("rules:\n  my-rule: report\n")
-    assert vfull() == fresh()
+    assert vfull() == fresh() != without
     assert cached() == fresh()
 
 

@@ -1,6 +1,8 @@
 """Command line: commands and flags only; the work is in pipeline.py and friends.
 
-Exit codes: 0 clean / done, 1 findings (check) or a non-empty diff (fix --diff), 2 error.
+Exit codes, as go vet and golangci-lint use them: 0 clean / done, 1 findings (check) or a
+non-empty diff (fix --diff), 2 bad usage or input (a message, no traceback), 3 an internal
+error (a traceback only with REHAB_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -88,17 +90,28 @@ def main(argv: list[str]) -> int:
         return 2
     handlers = {"check": cmd_check, "fix": cmd_fix, "overlay": cmd_overlay, "explain": cmd_explain,
                 "rules": cmd_rules, "audit": cmd_audit, "trace": cmd_trace}
+    from .settings import SettingError, check, debug
+
     try:
+        check()
         return handlers[args.cmd](args)
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # noqa: BLE001 - every user error is a clean message + exit 2
-        if is_user_error(e):
+        if is_user_error(e, SettingError):
             print(f"{PROG}: {e}", file=sys.stderr)
             return 2
-        raise
+        if isinstance(e, OSError):  # a path of the user's: unreadable, read-only, full, not ours
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            print(f"{PROG}: {where}{e.strerror}" if e.strerror else f"{PROG}: {e}", file=sys.stderr)
+            return 2
+        if debug():
+            raise
+        print(f"{PROG}: internal error: {type(e).__name__}: {e} (REHAB_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 3
 
 
 def is_user_error(e: Exception, *more: type) -> bool:
@@ -202,11 +215,11 @@ def cmd_fix(args) -> int:
                 raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
         entries += [PL.audit_entry(fd) for fd in ff.applied]
         modes[ff.file.origin] = st.st_mode & 0o7777
-    log = run.cfg.audit_path()
+    log = run.cfg.audit_path() if entries else None
     if entries:
         from .audit import check_writable
 
-        check_writable(log)  # before any file changes: a fix must never go unrecorded
+        check_writable(log, run.cfg.audit_root())  # before any file changes: a fix must never go unrecorded
     for ff in fixed:
         write_private(ff.file.origin, new[ff.file.origin])
         os.chmod(ff.file.origin, modes[ff.file.origin])  # keep the user's permissions, not our private 0600
@@ -215,14 +228,50 @@ def cmd_fix(args) -> int:
     if entries:
         from .audit import append
 
-        append(log, entries, source="fix --write")
+        append(log, entries, source="fix --write", root=run.cfg.audit_root())
     return 0
 
 
 # ------------------------------------------------------------------ overlay
 
+OVERLAY_STAMP = ".toolexec-rehab-overlay"
+
+
+def _overlay_store(out: str, label: str) -> str:
+    """FILE.d for `overlay -o FILE`: created here (0700, with our stamp), or one that this
+    command created before (ours, 0700, stamped), emptied of its old sources. Anything else
+    there is refused: a directory someone else prepared could feed a build their code."""
+    import stat
+
+    from .analysis import UsageError
+    from .paths import write_private
+
+    store = out + ".d"
+    os.makedirs(os.path.dirname(out), mode=0o700, exist_ok=True)
+    try:
+        os.mkdir(store, 0o700)
+    except FileExistsError:
+        st = os.lstat(store)
+        stamp = os.path.join(store, OVERLAY_STAMP)
+        ok = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
+        if ok:
+            try:
+                sst = os.lstat(stamp)
+                ok = stat.S_ISREG(sst.st_mode) and sst.st_uid == os.geteuid()
+            except OSError:
+                ok = False
+        if not ok:
+            raise UsageError(f"-o {label}: {store} already exists and was not created by `{PROG} overlay` "
+                             f"(or is not private to you); remove it or choose another -o") from None
+        for name in os.listdir(store):
+            if name != OVERLAY_STAMP and name.endswith(".go"):
+                os.unlink(os.path.join(store, name))
+    write_private(os.path.join(store, OVERLAY_STAMP), b"created by toolexec-rehab overlay\n")
+    return store
+
+
 def cmd_overlay(args) -> int:
-    from .paths import cache_dir, write_private
+    from .paths import cache_dir, private_dir, write_private
 
     _, fixed = _fixes(args, "overlay")
     if args.output:
@@ -231,12 +280,12 @@ def cmd_overlay(args) -> int:
             from .analysis import UsageError
 
             raise UsageError(f"-o {args.output}: is a directory")
-        store = out + ".d"
+        store = _overlay_store(out, args.output)
     else:
         import hashlib
 
         h = hashlib.sha256("\0".join(ff.file.origin for ff in fixed).encode()).hexdigest()[:16]
-        store = os.path.join(cache_dir(), "overlay", h)
+        store = private_dir(os.path.join(private_dir(os.path.join(cache_dir(), "overlay")), h))
     replace = {}
     for i, ff in enumerate(fixed):
         # line-preserving, like a build: positions in compiler errors and panics stay right

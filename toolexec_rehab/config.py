@@ -1,4 +1,5 @@
-""".rehab.yaml: the project's settings, found by searching from the module root upward.
+""".rehab.yaml at the module root (the repository's settings) over the user's own
+~/.config/toolexec-rehab/config.yaml; see "discovery" below for what is trusted.
 
     # .rehab.yaml
     rules:
@@ -30,12 +31,14 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
-from .paths import cache_dir, find_upward
+from .paths import find_upward, modcache, trust_problem, under
+from .settings import FALSE as _FALSE
+from .settings import TRUE as _TRUE
+from .settings import choice, flag, raw, split_list
 
 NAME = ".rehab.yaml"
+USER_NAME = "config.yaml"
 FIX_POLICIES = ("on", "off", "confirmed")
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 
 
 class ConfigError(Exception):
@@ -51,60 +54,77 @@ class RuleSetting:
 
 @dataclass
 class BuildSettings:
-    fix: str = "on"
-    instrument: bool = False
+    fix: str | None = None
+    instrument: bool | None = None
     trace: str | None = None
-    audit: bool = False
+    audit: bool | None = None
 
 
 @dataclass
 class Config:
+    """One config file as parsed, or (load_config) the user's file with the repository's
+    over it. `root` is the directory a repository's config is confined to (its module
+    root); None for the user's own files, which may name anything."""
     path: str | None = None
     text: bytes = b""
+    root: str | None = None
     rules: dict[str, RuleSetting] = field(default_factory=dict)
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
+    include: list[str] | None = None
+    exclude: list[str] | None = None
     rule_dirs: list[str] = field(default_factory=list)
+    repo_rule_dirs: list[str] = field(default_factory=list)  # named by a repository's config
     audit_log: str | None = None
+    repo_rules: bool | None = None  # the user's config only: use repositories' rule_dirs
     build: BuildSettings = field(default_factory=BuildSettings)
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # every file read, for the digest
+    _rule_file: dict = field(default_factory=dict)  # rule id -> the file that set it
+    _audit_root: str | None = None  # where audit_log must stay (a repository's config)
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        h.update((self.path or "").encode() + b"\0" + self.text)
+        for path, text in self.files or [(self.path or "", self.text)]:
+            h.update(path.encode() + b"\0" + text + b"\0")
         return h.hexdigest()[:16]
 
     # ---- effective values: environment first, then the file
 
     def fix_policy(self) -> str:
-        env = os.environ.get("REHAB_FIX", "").strip().lower()
-        if env:
-            if env in _FALSE:
-                return "off"
-            if env == "confirmed":
-                return "confirmed"
-            return "on"
-        return self.build.fix
+        if raw("REHAB_FIX") is not None:
+            return choice("REHAB_FIX")
+        return self.build.fix or "on"
 
     def instrument(self) -> bool:
-        env = os.environ.get("REHAB_INSTRUMENT", "").strip().lower()
-        if env:
-            return env not in _FALSE
-        return self.build.instrument
+        if raw("REHAB_INSTRUMENT") is not None:
+            return flag("REHAB_INSTRUMENT")
+        return bool(self.build.instrument)
+
+    def audit_enabled(self) -> bool:
+        return bool(self.build.audit)
 
     def trace(self) -> str | None:
-        return os.environ.get("REHAB_TRACE") or self.build.trace
+        return raw("REHAB_TRACE") or self.build.trace
 
     def audit_path(self) -> str:
-        """REHAB_AUDIT_LOG, else the file's audit_log, else audit.jsonl in our cache dir."""
-        if os.environ.get("REHAB_AUDIT_LOG") or self.audit_log:
-            return os.environ.get("REHAB_AUDIT_LOG") or self.audit_log
+        """REHAB_AUDIT_LOG, else the config's audit_log, else audit.jsonl in our cache dir
+        (UnsafePathError when that is not ours alone)."""
+        if raw("REHAB_AUDIT_LOG") or self.audit_log:
+            return raw("REHAB_AUDIT_LOG") or self.audit_log
+        from .paths import cache_dir
+
         return os.path.join(cache_dir(), "audit.jsonl")
+
+    def audit_root(self) -> str | None:
+        """The directory the audit log must stay inside: a repository's config may name one
+        only inside its repository; the user's own choices are not confined."""
+        if raw("REHAB_AUDIT_LOG"):
+            return None
+        return self._audit_root
 
     def package_globs(self) -> tuple[list[str], list[str]]:
         inc = os.environ.get("REHAB_PACKAGES")
         exc = os.environ.get("REHAB_EXCLUDE")
-        return (_split(inc) if inc is not None else list(self.include),
-                _split(exc) if exc is not None else list(self.exclude))
+        return (split_list(inc) if inc is not None else list(self.include or []),
+                split_list(exc) if exc is not None else list(self.exclude or []))
 
     def modes(self) -> dict[str, str]:
         """rule id -> mode: the file's modes, then REHAB_MODES over them."""
@@ -117,12 +137,21 @@ class Config:
     def check_rule_ids(self, known: set[str]) -> None:
         for rid, s in self.rules.items():
             if rid not in known:
-                raise ConfigError(f"{self.path}:{s.line}: unknown rule {rid!r} "
+                raise ConfigError(f"{self._rule_file.get(rid, self.path)}:{s.line}: unknown rule {rid!r} "
                                   f"(known: {', '.join(sorted(known))})")
 
+    def use_repo_rules(self) -> bool:
+        if raw("REHAB_REPO_RULES") is not None:
+            return flag("REHAB_REPO_RULES")
+        return self.repo_rules is not False
 
-def _split(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
+    def rule_dirs_with_roots(self) -> list[tuple[str, str | None]]:
+        """(directory, confining root): the user's own, then the repository's (unless
+        REHAB_REPO_RULES=off or the user's config says repo_rules: off)."""
+        out = [(d, None) for d in self.rule_dirs]
+        if self.use_repo_rules():
+            out += [(d, self.root) for d in self.repo_rule_dirs]
+        return out
 
 
 def package_selected(importpath: str, include: list[str], exclude: list[str]) -> bool:
@@ -146,46 +175,143 @@ def glob_match(importpath: str, patterns: list[str]) -> bool:
 
 
 # ------------------------------------------------------------------ discovery
+#
+# Trust (README "Trust"): the repository's config is read only from its module root (the
+# directory with go.mod), never from above it, never from a module in the module cache or
+# under vendor/ (someone else's code), and only when the file and the module root are ours
+# (or root's) and nobody else can write them. The user's own config lives in
+# $XDG_CONFIG_HOME/toolexec-rehab/config.yaml under the same ownership rule. REHAB_CONFIG
+# names a file explicitly: the user's choice, trusted as the user's own config.
+
 
 def module_root(start: str) -> str | None:
     return find_upward(start, "go.mod")
 
 
+def user_config_path() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "toolexec-rehab", USER_NAME)
+
+
+def repo_config_path(start_dir: str | None = None) -> str | None:
+    """The module root's .rehab.yaml that applies from start_dir (it may not exist); None
+    outside a module or in someone else's module (module cache, vendor/)."""
+    start = os.path.abspath(start_dir or os.getcwd())
+    root = module_root(start)
+    if root is None or under(root, modcache()) or f"{os.sep}vendor{os.sep}" in root + os.sep:
+        return None
+    return os.path.join(root, NAME)
+
+
 def find_config(start_dir: str | None = None) -> str | None:
-    explicit = os.environ.get("REHAB_CONFIG")
+    """The project config file in effect (REHAB_CONFIG, else the module root's .rehab.yaml
+    when it exists), or None."""
+    explicit = raw("REHAB_CONFIG")
     if explicit:
-        if explicit.lower() in ("off", "none"):
+        if explicit.strip().lower() in ("off", "none"):
             return None
         return os.path.abspath(explicit)
-    start = os.path.abspath(start_dir or os.getcwd())
-    d = find_upward(module_root(start) or start, NAME)
-    return os.path.join(d, NAME) if d else None
+    p = repo_config_path(start_dir)
+    return p if p and os.path.lexists(p) else None
 
 
-_cache: dict[str | None, Config] = {}
+_cache: dict[tuple, Config] = {}
 
 
 def load_config(start_dir: str | None = None) -> Config:
+    explicit = raw("REHAB_CONFIG")
+    user = user_config_path()
     path = find_config(start_dir)
-    if path in _cache:
-        return _cache[path]
-    cfg = Config() if path is None else parse_file(path)
-    _cache[path] = cfg
+    key = (path, explicit, user, raw("REHAB_REPO_RULES"))
+    if key in _cache:
+        return _cache[key]
+    layers = []
+    if os.path.lexists(user):
+        _check_trust(user, "your config")
+        layers.append(parse_file(user, root=None))
+    if path is not None:
+        if explicit:
+            layers.append(parse_file(path, root=None))
+        else:
+            _check_trust(path, "the module's config")
+            layers.append(parse_file(path, root=os.path.dirname(path)))
+    cfg = merge(layers)
+    _cache[key] = cfg
     return cfg
+
+
+def _check_trust(path: str, what: str) -> None:
+    for p in (path, os.path.dirname(path)):
+        why = trust_problem(p)
+        if why:
+            raise ConfigError(f"{path}:1: refusing to read {what}: {why}. A config steers what is "
+                              f"compiled into your programs; fix the owner or mode, or name a file you "
+                              f"trust with REHAB_CONFIG=path (REHAB_CONFIG=off: no config)")
+
+
+def merge(layers: list[Config]) -> Config:
+    """The user's config, then the repository's over it, key by key."""
+    if not layers:
+        return Config()
+    if len(layers) == 1:
+        c = layers[0]
+        c.files = [(c.path or "", c.text)]
+        c._rule_file = {rid: c.path for rid in c.rules}
+        if c.root is not None and c.audit_log:
+            c._audit_root = c.root
+        return c
+    out = Config(path=layers[-1].path, text=layers[-1].text, root=layers[-1].root)
+    for c in layers:
+        out.files.append((c.path or "", c.text))
+        for rid, s in c.rules.items():
+            out.rules[rid] = s
+            out._rule_file[rid] = c.path
+        if c.include is not None:
+            out.include = c.include
+        if c.exclude is not None:
+            out.exclude = c.exclude
+        out.rule_dirs += c.rule_dirs
+        out.repo_rule_dirs += c.repo_rule_dirs
+        if c.audit_log:
+            out.audit_log = c.audit_log
+            out._audit_root = c.root
+        if c.repo_rules is not None:
+            out.repo_rules = c.repo_rules
+        for k in ("fix", "instrument", "trace", "audit"):
+            v = getattr(c.build, k)
+            if v is not None:
+                setattr(out.build, k, v)
+    return out
 
 
 # ------------------------------------------------------------------ parsing
 
-def parse_file(path: str) -> Config:
+def parse_file(path: str, root: str | None = None) -> Config:
+    """Parse one config file. With root (a repository's config), everything it names must
+    lie inside root."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        from .paths import read_confined
+
+        raw_bytes = read_confined(path, None)
     except OSError as e:
-        raise ConfigError(f"{path}: {e.strerror}") from None
-    return parse(raw, path)
+        raise ConfigError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
+    return parse(raw_bytes, path, root)
 
 
-def parse(raw: bytes, path: str) -> Config:
+def _refuse_tags(text: str, path: str) -> None:
+    """A tag (`!!python/object`, `!foo`, even `!!str`) is an error: the file is plain data."""
+    import yaml
+
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        tag = getattr(ev, "tag", None)
+        if tag is not None and not isinstance(ev, (yaml.DocumentStartEvent, yaml.DocumentEndEvent)):
+            raise ConfigError(f"{path}:{ev.start_mark.line + 1}: YAML tag {tag!r} not allowed "
+                              f"(the config is plain data)")
+
+
+def parse(raw: bytes, path: str, root: str | None = None) -> Config:
     import yaml
 
     try:
@@ -193,17 +319,18 @@ def parse(raw: bytes, path: str) -> Config:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}:1: not UTF-8: {e}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _refuse_tags(text, path)
+        root_node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(e, 'problem', None) or e}") from None
-    cfg = Config(path=path, text=raw)
-    if root is None:
+    cfg = Config(path=path, text=raw, root=root)
+    if root_node is None:
         return cfg
-    p = _Parser(path)
+    p = _Parser(path, root)
     base = os.path.dirname(path)
-    for key, val in p.mapping(root, "the config file"):
+    for key, val in p.mapping(root_node, "the config file"):
         k = key.value
         if k == "rules":
             for rk, rv in p.mapping(val, "rules"):
@@ -218,12 +345,20 @@ def parse(raw: bytes, path: str) -> Config:
                     p.unknown(pk, "packages", ("include", "exclude"))
         elif k == "rule_dirs":
             for node in p.nodes(val, "rule_dirs"):
-                d = os.path.normpath(os.path.join(base, p.string(node, "rule_dirs")))
+                d = p.inside(node, os.path.normpath(os.path.join(base, p.string(node, "rule_dirs"))), "rule_dirs")
                 if not os.path.isdir(d):
                     p.fail(node, f"rule_dirs: {d}: no such directory")
-                cfg.rule_dirs.append(d)
+                (cfg.repo_rule_dirs if root is not None else cfg.rule_dirs).append(d)
         elif k == "audit_log":
-            cfg.audit_log = os.path.normpath(os.path.join(base, p.string(val, "audit_log")))
+            log = p.inside(val, os.path.normpath(os.path.join(base, p.string(val, "audit_log"))), "audit_log")
+            if root is not None and (os.sep + ".git" + os.sep) in (os.path.realpath(log) + os.sep):
+                p.fail(val, "audit_log: a repository's config may not write into .git")
+            cfg.audit_log = log
+        elif k == "repo_rules":
+            if root is not None:
+                p.fail(key, "repo_rules: only your own config (~/.config/toolexec-rehab/config.yaml) may say "
+                            "whether repositories' rules are used")
+            cfg.repo_rules = p.boolean(val, "repo_rules")
         elif k == "build":
             for bk, bv in p.mapping(val, "build"):
                 b = bk.value
@@ -239,13 +374,15 @@ def parse(raw: bytes, path: str) -> Config:
                 elif b == "instrument":
                     cfg.build.instrument = p.boolean(bv, "build.instrument")
                 elif b == "trace":
-                    cfg.build.trace = os.path.normpath(os.path.join(base, p.string(bv, "build.trace")))
+                    cfg.build.trace = p.inside(bv, os.path.normpath(os.path.join(base, p.string(bv, "build.trace"))),
+                                               "build.trace")
                 elif b == "audit":
                     cfg.build.audit = p.boolean(bv, "build.audit")
                 else:
                     p.unknown(bk, "build", ("fix", "instrument", "trace", "audit"))
         else:
-            p.unknown(key, "the top level", ("rules", "packages", "rule_dirs", "audit_log", "build"))
+            known = ("rules", "packages", "rule_dirs", "audit_log", "build") + (("repo_rules",) if root is None else ())
+            p.unknown(key, "the top level", known)
     return cfg
 
 
@@ -254,8 +391,18 @@ def _line(node) -> int:
 
 
 class _Parser:
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, root: str | None = None):
+        self.path, self.root = path, root
+
+    def inside(self, node, path: str, what: str) -> str:
+        """A repository's config may only name paths inside its repository (symbolic links
+        resolved)."""
+        from .paths import confined
+
+        if self.root is not None and not confined(path, self.root):
+            self.fail(node, f"{what}: {path} is outside the module root {self.root} (a repository's "
+                            f"config may only name its own files)")
+        return path
 
     def fail(self, node, msg: str):
         raise ConfigError(f"{self.path}:{_line(node)}: {msg}")

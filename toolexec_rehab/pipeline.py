@@ -140,7 +140,9 @@ class _Helper:
 
     @classmethod
     def start(cls, inputs, analyzer) -> _Helper | None:
-        if os.environ.get("REHAB_JOBS", "").strip() == "1" or not hasattr(os, "fork"):
+        from .settings import integer
+
+        if integer("REHAB_JOBS") == 1 or not hasattr(os, "fork"):
             return None
         try:
             cpus = len(os.sched_getaffinity(0))

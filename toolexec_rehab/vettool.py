@@ -150,10 +150,10 @@ def tool_id() -> str:
 
     from . import __version__
     from .config import load_config
-    from .paths import rules_digest
+    from .paths import code_digest, rules_digest
 
     h = hashlib.sha256()
-    h.update(f"{PROG} {__version__}\0vet\0".encode())
+    h.update(f"{PROG} {__version__}\0vet\0code={code_digest()}\0".encode())
     h.update(rules_digest().encode())
     h.update(load_config().digest().encode())
     for k in ("REHAB_CONFIG", "REHAB_RULES", "REHAB_MODES", "REHAB_RULE_DIRS", "REHAB_PACKAGES", "REHAB_EXCLUDE"):
@@ -357,7 +357,10 @@ def run(cfg_path: str, flags: dict) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from .settings import SettingError, check
+
     try:
+        check()
         flags, args = parse_args(argv)
         if flags.get("V"):
             print(tool_id())
@@ -377,7 +380,7 @@ def main(argv: list[str]) -> int:
     except Exception as e:
         from .cli import is_user_error
 
-        if not is_user_error(e, VetError):
+        if not is_user_error(e, VetError, SettingError, OSError):
             raise
         for line in str(e).splitlines() or [type(e).__name__]:
             print(f"{PROG}: {line}", file=sys.stderr)

@@ -824,10 +824,11 @@ def shipped_path() -> Path:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base or not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "toolexec-rehab"
+    """Our private cache dir (UnsafePathError, an OSError, when it is not ours alone: the
+    table is then parsed, not cached)."""
+    from ..paths import cache_dir
+
+    return Path(cache_dir())
 
 
 def cache_path_for(goroot: str | os.PathLike) -> Path | None:
@@ -844,7 +845,10 @@ def cache_path_for(goroot: str | os.PathLike) -> Path | None:
     for p in files + ([exc] if exc.is_file() else []):
         st = p.stat()
         h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return _cache_dir() / f"stdapi-{h.hexdigest()[:16]}.json"
+    try:
+        return _cache_dir() / f"stdapi-{h.hexdigest()[:16]}.json"
+    except OSError:  # no cache dir of ours: the shipped table
+        return None
 
 
 def _read_table(path: Path) -> dict:

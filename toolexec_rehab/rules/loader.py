@@ -32,10 +32,16 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     from pydantic import ValidationError
 
     from ..golang import parse as P
+    from ..paths import read_confined
     from .params import MODELS
     from .schema import Rule, yaml_line_of
 
-    text = Path(path).read_text(encoding="utf-8")
+    try:  # never through a symbolic link, never outside its rule directory
+        text = read_confined(path, os.path.dirname(path)).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleError(f"{path}:1: not UTF-8: {e}") from None
+    except OSError as e:
+        raise RuleError(f"{path}:1: {getattr(e, 'strerror', None) or e}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -128,7 +134,9 @@ def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
 
     from .. import __version__
 
-    if os.environ.get("REHAB_RULE_CACHE", "").lower() in ("off", "0", "no", "false"):
+    from ..settings import flag_or_default
+
+    if not flag_or_default("REHAB_RULE_CACHE"):
         return None
     h = hashlib.sha256(f"{_CACHE_FORMAT}\0{__version__}\0{sys.version}\0{pattern_dir}\0{tdirs}\0".encode())
     here = os.path.dirname(os.path.abspath(__file__))
@@ -137,7 +145,7 @@ def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
             st = os.stat(os.path.join(here, name))
             h.update(f"{name}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
     for d in (pattern_dir, *tdirs):
-        hash_dir(h, d, recursive=True)  # a template may include one from a subdirectory
+        hash_dir(h, d, recursive=True, root=d)  # a template may include one from a subdirectory
     return h.hexdigest()[:32]
 
 
@@ -201,7 +209,7 @@ def load_rules(enabled: set[str] | None = None, include_disabled: bool = False) 
         raise RuleError(str(e)) from None
     rules = load_dir(p, t)
     seen = {r.id: r.path for r in rules}
-    for up, ut in extra_rule_dirs():
+    for up, ut, _root in extra_rule_dirs():
         for r in load_dir(up, ut):
             if r.id in seen:
                 raise RuleError(f"{r.path}:1: rule id {r.id!r} is already defined in {seen[r.id]}")

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-_OFF = ("off", "0", "no", "false")
-
 # The sh launcher's speculative compile (launcher/toolexec-rehab `speculate`): its pid, from
 # REHAB_SPEC (shim.main takes it out of the environment). Exit status SPEC_RC tells the
 # launcher that the speculative compile is the answer.
@@ -82,15 +80,9 @@ def _state(pid: int) -> str | None:
 
 
 def enabled() -> bool:
-    return os.environ.get("REHAB_SERVER", "").strip().lower() not in _OFF
+    from ..settings import flag_or_default
 
-
-def _cache_dir() -> str:
-    # paths.cache_dir() without importing paths (hashlib)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    d = os.path.join(base, "toolexec-rehab")
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    return d
+    return flag_or_default("REHAB_SERVER")
 
 
 def code_key() -> str:
@@ -348,8 +340,9 @@ class _OwnSpec(_NoSpec):
 
 def _speculate(argv: list[str]) -> _NoSpec:
     """Start the compiler on the original files, its stdout/stderr in memory files."""
-    if not (hasattr(os, "posix_spawn") and hasattr(os, "memfd_create")) or \
-            os.environ.get("REHAB_SPECULATE", "").lower() in _OFF:
+    from ..settings import flag_or_default
+
+    if not (hasattr(os, "posix_spawn") and hasattr(os, "memfd_create")) or not flag_or_default("REHAB_SPECULATE"):
         return _NoSpec()
     try:
         out, err = os.memfd_create("rehab-stdout"), os.memfd_create("rehab-stderr")
@@ -361,14 +354,13 @@ def _speculate(argv: list[str]) -> _NoSpec:
 
 
 def _write_vfull_cache(text: str) -> None:
-    """For the launcher: the answer to `compile -V=full` and what it depends on (server.py)."""
+    """For the launcher: the answer to `compile -V=full` and what it depends on (server.py).
+    Only in a cache dir that is ours alone, through a fresh file (the launcher checks that
+    the directory and the file are ours before it believes them)."""
+    from ..paths import cache_dir, write_private
+
     try:
-        d = _cache_dir()
-        tmp = os.path.join(d, f".vfull.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, os.path.join(d, "vfull.cache"))
+        write_private(os.path.join(cache_dir(), "vfull.cache"), text.encode("utf-8"))
     except OSError:
         pass
 

@@ -14,10 +14,10 @@ import sys
 import time
 
 from .. import __version__
+from ..paths import modcache as _modcache
+from ..paths import under as _under
+from ..settings import KEYED as CONFIG_ENV
 from .compileargs import CompileArgs
-
-CONFIG_ENV = ("REHAB_SCOPE", "REHAB_PACKAGES", "REHAB_EXCLUDE", "REHAB_FIX", "REHAB_RULES", "REHAB_RULE_DIRS",
-              "REHAB_MODES", "REHAB_VERBOSE", "REHAB_CONFIG", "REHAB_INSTRUMENT", "REHAB_TRACE", "REHAB_AUDIT_LOG")
 
 
 def _config():
@@ -27,33 +27,32 @@ def _config():
 
 
 def _verbose() -> bool:
-    return os.environ.get("REHAB_VERBOSE", "") not in ("", "0", "false", "no")
+    from ..settings import flag_or_default
+
+    return flag_or_default("REHAB_VERBOSE")
 
 
 def config_digest() -> str:
-    """Changes whenever our version, the active rules or the configuration change.
+    """Changes whenever our code, the rule and template files (recursively), the
+    configuration files or a setting that can change the compiled program change. Checks
+    them all first: a bad setting, config or rule stops the build here, with its reason.
 
     The sh launcher answers `compile -V=full` from a cache that lists what this reads
     (toolexec/server.py: vfull_cache_head): a new input here must be listed there too."""
-    from ..paths import rules_digest
+    from ..paths import code_digest, rules_digest
+    from ..settings import check
 
+    check()  # every REHAB_* variable
+    cfg = _config()
+    from ..pipeline import select_rules
+
+    select_rules(cfg)  # every rule file loads; REHAB_RULES, REHAB_MODES and the config name real rules
     h = hashlib.sha256()
-    h.update(f"toolexec-rehab {__version__}\0".encode())
+    h.update(f"toolexec-rehab {__version__}\0code={code_digest()}\0".encode())
     h.update(rules_digest().encode())
     for k in CONFIG_ENV:
         h.update(f"{k}={os.environ.get(k, '')}\0".encode())
-    cfg = _config()
     h.update(f"config={cfg.digest()}\0".encode())
-    if cfg.instrument():
-        # the marker file's template is not a rule file (rules_digest skips templates/runtime/);
-        # server.vfull_cache_head lists it: it walks templates/ recursively
-        from ..paths import builtin_dirs
-
-        try:
-            with open(os.path.join(builtin_dirs()[1], "runtime", "markers.go.j2"), "rb") as fh:
-                h.update(hashlib.sha256(fh.read()).digest())
-        except OSError:
-            h.update(b"missing\0")
     if cfg.fix_policy() == "confirmed":
         from ..runtime.report import check_build_trace
 
@@ -96,16 +95,6 @@ def version_full(argv: list[str]) -> int:
 
 # ------------------------------------------------------------------ scope
 
-def _under(path: str, root: str | None) -> bool:
-    return bool(root) and (path == root or path.startswith(root.rstrip(os.sep) + os.sep))
-
-
-def _modcache() -> str:
-    mc = os.environ.get("GOMODCACHE")
-    if mc:
-        return mc
-    gp = os.environ.get("GOPATH", "").split(os.pathsep)[0] or os.path.join(os.path.expanduser("~"), "go")
-    return os.path.join(gp, "pkg", "mod")
 
 
 def _first_line(path: str) -> bytes:
@@ -137,7 +126,9 @@ def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
         return []
     importpath = os.environ.get("TOOLEXEC_IMPORTPATH") or ca.package_path or ""
     importpath = importpath.split(" [", 1)[0]
-    scope = os.environ.get("REHAB_SCOPE", "user")
+    from ..settings import choice
+
+    scope = choice("REHAB_SCOPE")
     incl, excl = cfg.package_globs()
     if not package_selected(importpath, incl, excl):
         return []
@@ -161,10 +152,9 @@ def select_files(ca: CompileArgs) -> list[tuple[str, str]]:
 
 def _log_rejection(importpath: str, detail: str) -> None:
     try:
-        from ..paths import cache_dir
+        from ..paths import cache_dir, open_append
 
-        path = os.path.join(cache_dir(), "rejections.log")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_append(os.path.join(cache_dir(), "rejections.log"))
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {importpath}: {detail}\n")
     except OSError:
@@ -173,26 +163,25 @@ def _log_rejection(importpath: str, detail: str) -> None:
         print(f"REHAB: fallback {importpath}: {detail}", file=sys.stderr)
 
 
-_APPLIED: list = []  # findings whose fixes this compile applied (for the audit log)
+def _open_audit(applied: list):
+    """build.audit: the log, opened before the rewritten files are compiled (None: auditing
+    is off or there is nothing to record). AuditError when it cannot be written: the caller
+    compiles the original files (a fix that cannot be recorded is not applied)."""
+    cfg = _config()
+    if not (cfg.audit_enabled() and applied):
+        return None
+    from ..audit import Log
+
+    return Log(cfg.audit_path(), cfg.audit_root())
 
 
-def _audit_applied() -> None:
-    """build.audit: append the fixes this compile applied; never fails the build."""
-    try:
-        cfg = _config()
-        log = cfg.audit_path()
-        if not (cfg.build.audit and log and _APPLIED):
-            return
-        from ..audit import append
-        from ..pipeline import audit_entry
-
-        append(log, [audit_entry(fd) for fd in _APPLIED], source="build")
-    except Exception as e:  # noqa: BLE001
-        _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"), f"audit log: {type(e).__name__}: {e}")
+def _warn(msg: str) -> None:
+    print(f"toolexec-rehab: warning: {msg}", file=sys.stderr)
 
 
 def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
-    """Analyze and rewrite; returns (new argv, patch log lines) or None when nothing changes."""
+    """Analyze and rewrite; returns (new argv, patch log lines, applied findings) or None
+    when nothing changes."""
     from ..analysis import Analyzer
     from ..golang import parse as P
     from ..golang.package import Package, load_file
@@ -244,6 +233,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         groups.setdefault(gf.pkgname, []).append(gf)
     replaced: dict[str, str] = {}
     log: list[str] = []
+    applied_all: list = []
     outdir = os.path.join(ca.objdir or ".", "rehab")
     markers: list[tuple[str, list]] = []  # (package name, sites) for the generated marker file
     for pkgname, fs in groups.items():
@@ -281,7 +271,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             write_private(dest, header + res.new_src)
             replaced[gf.path] = dest
             for fd in applied:
-                _APPLIED.append(fd)
+                applied_all.append(fd)
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
         if sites:
             markers.append((pkgname, sites))
@@ -302,7 +292,19 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         rsp = os.path.join(outdir, "compile.rsp")
         write_response_file(rsp, argv[1:])
         argv = [ca.tool, "@" + rsp]
-    return argv, log
+    return argv, log, applied_all
+
+
+def _original(argv: list[str]) -> int:
+    """Compile the files as written: the launcher's speculative compile is the answer when
+    there is one, else exec the compiler."""
+    from . import client
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if client.SH_SPEC is not None:
+        return client.SPEC_RC
+    os.execv(argv[0], argv)
 
 
 def run_compile(argv: list[str]) -> int:
@@ -322,12 +324,16 @@ def run_compile(argv: list[str]) -> int:
     from . import client
 
     if planned is None:
-        if client.SH_SPEC is not None:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            return client.SPEC_RC  # the launcher's speculative compile is the answer
-        os.execv(argv[0], argv)
-    new_argv, log = planned
+        return _original(argv)
+    new_argv, log, applied = planned
+    from ..audit import AuditError
+
+    try:
+        audit = _open_audit(applied)
+    except AuditError as e:  # fail closed: a fix that cannot be recorded is not applied
+        _warn(f"{importpath}: {e}; compiled as written")
+        _log_rejection(importpath, f"audit log: {e}")
+        return _original(argv)
     client.kill_sh_spec()  # it writes the same -o
     r = subprocess.run(new_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
@@ -336,9 +342,20 @@ def run_compile(argv: list[str]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)
+    if audit is not None:
+        from ..pipeline import audit_entry
+
+        try:
+            audit.append([audit_entry(fd) for fd in applied], source="build")
+        except AuditError as e:  # the rewritten object is replaced by the original's
+            _warn(f"{importpath}: {e}; compiled as written")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execv(argv[0], argv)
+        finally:
+            audit.close()
     sys.stdout.buffer.write(r.stdout)
     sys.stderr.buffer.write(r.stderr)
-    _audit_applied()
     if _verbose():
         for line in log:
             print(line, file=sys.stderr)
