@@ -13,18 +13,48 @@ would exec the compiler, the child replies with the argv and the client execs it
 
 The socket name carries a key of the code and of the credentials (client.code_key: uid,
 gids, groups, capabilities): an upgraded or edited install starts a new server, and a
-process with fewer rights is never served by one with more. A server exits after IDLE seconds (300) without a request.
+process with fewer rights is never served by one with more. A server exits after IDLE seconds
+(REHAB_SERVER_IDLE, default 300: idle_seconds) without a request.
+
+A request's child leads its own process group, and a thread of it watches the connection
+for hang-up (_HangupWatch): when the client goes away (the compile's process killed by
+Ctrl-C or by cmd/go, a `check` interrupted), the whole group - the child, a compiler it
+started, `check`'s helper process - is killed at once (SIGKILL). The listening server is
+in another group and never touched. The watch ends before the answer is sent: a client
+closes the socket as soon as it has read it.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import select
 import signal
 import socket
 import sys
 
-IDLE = float(os.environ.get("REHAB_SERVER_IDLE", "300"))
+DEFAULT_IDLE = 300.0
+_MAX_IDLE = 1e9  # ~31 years; socket timeouts above ~9e9 s overflow
+
+
+def idle_seconds(value: str | None = None) -> float:
+    """How long a server waits for a request before it exits: value, else $REHAB_SERVER_IDLE.
+    A value that is not a positive finite number gives DEFAULT_IDLE (never an exception: a
+    server that cannot start is silently absent; the settings module reports a bad value),
+    a huge one is capped."""
+    import math
+
+    raw = os.environ.get("REHAB_SERVER_IDLE", "") if value is None else value
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        return DEFAULT_IDLE
+    if not math.isfinite(v) or v <= 0:
+        return DEFAULT_IDLE
+    return min(v, _MAX_IDLE)
+
+
+IDLE = idle_seconds()  # read when the server process imports this module (client._spawn)
 
 
 class _Exec(Exception):
@@ -70,58 +100,80 @@ def _fresh_state() -> None:
 
 def vfull_cache_head(argv: list[str]) -> str | None:
     """What the sh launcher needs to answer `compile -V=full` by itself next time (the
-    launcher's vfull_cached): the tool and working directory (K), the environment variables
-    our cache-key suffix reads (E), paths that must not exist (N: config files that would be
-    found), the number of entries of the rule directories (L), and the files it reads (C),
-    with `cat C... | cksum` of them (S) - a content check, so a file restored with an old
-    mtime is still seen. None: not cacheable."""
+    launcher's vfull_cached): the tool and working directory (K), every REHAB_* setting (E:
+    a changed or newly bad value goes back to Python, which checks it), paths that must not
+    exist (N: config files and go.mod files that would change what is read), the number of
+    entries of every directory whose files count (L), and the files it reads (C): our own
+    code, the rules and templates, the config files, the trace, GOROOT/VERSION, with
+    `cat C... | cksum` of them (S) - a content check, so a file restored with an old mtime
+    is still seen. None: not cacheable."""
     import subprocess
 
     from .. import config as C
-    from ..paths import builtin_dirs, extra_rule_dirs
-    from .wrap import CONFIG_ENV
+    from ..paths import builtin_dirs, extra_rule_dirs, find_upward
+    from ..settings import VARS
 
     tool = argv[0]
     cwd = os.environ.get("PWD") or os.getcwd()
     if not os.path.isabs(cwd) or os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
         return None
     lines = [f"K {tool}|{cwd}"]
-    for k in CONFIG_ENV:
+    for k, var in VARS.items():
+        if var.kind == "internal":
+            continue
         v = os.environ.get(k, "")
         if "\n" in v:
             return None
         lines.append(f"E {k}={v}")
+    names = sorted(k for k in os.environ if k.startswith("REHAB_"))
+    if any(not k.replace("_", "").isalnum() for k in names):
+        return None
+    lines.append("R " + " ".join(names))
     files: list[str] = []
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files += [os.path.join(here, n) for n in ("__init__.py", "config.py", "paths.py")]
-    files += [os.path.join(here, "toolexec", "wrap.py")]
     goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
     if not os.path.isfile(os.path.join(goroot, "VERSION")):
         return None  # a devel toolchain: no cheap identity for the compiler
     files.append(os.path.join(goroot, "VERSION"))
-    dirs = list(builtin_dirs())
-    for p, t in extra_rule_dirs():
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dirs = [here] + list(builtin_dirs())
+    for p, t, _root in extra_rule_dirs():
         dirs += [p, t]
+    seen = set()
     for d in dirs:
         if not os.path.isdir(d):
             lines.append(f"N {d}")
         for root, subdirs, names in os.walk(d):
-            subdirs.sort()
-            files += [os.path.join(root, n) for n in sorted(names)]
-            lines.append(f"L {root} {len(os.listdir(root))}")  # a file added or removed
-    cfg_path = C.find_config()
-    if cfg_path:
-        files.append(cfg_path)
-    if not os.environ.get("REHAB_CONFIG"):
+            subdirs[:] = sorted(x for x in subdirs if x != "__pycache__")
+            if root in seen:
+                continue
+            seen.add(root)
+            files += [os.path.join(root, n) for n in sorted(names) if not n.endswith((".pyc", ".pyo"))]
+            n = len([x for x in os.listdir(root) if x != "__pycache__"])
+            lines.append(f"L {root} {n + (1 if '__pycache__' in os.listdir(root) else 0)}")  # added or removed
+    # the config files: the one in effect, or the ones that would be read if they appeared
+    explicit = os.environ.get("REHAB_CONFIG", "").strip()
+    cands = [C.user_config_path()]
+    if not explicit:
+        repo = C.repo_config_path(cwd)
+        if repo:
+            cands.append(repo)
+        top = find_upward(cwd, "go.mod")
         d = cwd
-        while True:  # every .rehab.yaml that would be found if it appeared
-            cand = os.path.join(d, C.NAME)
-            if cand != cfg_path and not os.path.exists(cand):
-                lines.append(f"N {cand}")
+        while True:  # a go.mod appearing nearer would move the module root
+            if d == top:
+                break
+            lines.append(f"N {os.path.join(d, 'go.mod')}")
             parent = os.path.dirname(d)
             if parent == d:
                 break
             d = parent
+    elif explicit.lower() not in ("off", "none"):
+        cands.append(os.path.abspath(explicit))
+    for cand in cands:
+        if os.path.lexists(cand):
+            files.append(cand)
+        else:
+            lines.append(f"N {cand}")
     trace = C.load_config().trace()
     if trace:
         if not os.path.isfile(trace):
@@ -137,8 +189,70 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+# hang-up only: POLLIN is the client's next protocol message ({"ok": True} after a kill)
+_HANGUP = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0x2000)
+
+
+def _own_group() -> None:
+    """In a request's child: lead a process group of its own, so that the compiler or helper
+    it starts can be killed with it (_cancel). The server's group is never this one."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass  # _cancel then kills this process alone
+
+
+def _cancel() -> None:
+    """The client went away: kill this request's process group (this process, the compiler it
+    runs, `check`'s helper) in one step, so no part of it goes on writing. Outside a group of
+    our own (setpgid failed) only this process: the server's group is never signalled."""
+    me = os.getpid()
+    if os.getpgrp() == me:
+        os.killpg(me, signal.SIGKILL)
+    os.kill(me, signal.SIGKILL)
+
+
+class _HangupWatch:
+    """A daemon thread that polls the connection for hang-up only and cancels the request
+    (_cancel) when the client's end is closed before the answer went out. stop() disarms it:
+    after that the client may close at any time."""
+
+    def __init__(self, conn: socket.socket):
+        import threading
+
+        self._fd = conn.fileno()
+        self._stop_r, self._stop_w = os.pipe()
+        self._lock = threading.Lock()
+        self._armed = True
+        threading.Thread(target=self._run, name="rehab-hangup", daemon=True).start()
+
+    def _run(self) -> None:
+        p = select.poll()
+        p.register(self._fd, _HANGUP)
+        p.register(self._stop_r, select.POLLIN)
+        while True:
+            for fd, ev in p.poll():
+                if fd == self._stop_r or ev & select.POLLNVAL:
+                    return
+                if ev & _HANGUP:
+                    with self._lock:
+                        if self._armed:
+                            _cancel()
+                    return
+
+    def stop(self) -> None:
+        with self._lock:  # a cancel that has begun completes: this process is killed here
+            self._armed = False
+        try:
+            os.write(self._stop_w, b"\0")
+        except OSError:
+            pass
+
+
 def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
+    _own_group()
+    watch = _HangupWatch(conn)
     from .client import recv_msg, send_msg
 
     req = recv_msg(conn)
@@ -204,6 +318,7 @@ def _handle(conn: socket.socket) -> None:
     if not reply.get("fallback"):
         reply["out"] = out.getvalue()
         reply["err"] = err.getvalue()
+    watch.stop()  # the client closes the socket once it has the answer
     send_msg(conn, reply)
     conn.close()
     stats = os.environ.get("REHAB_SERVER_STATS")  # the benchmark: CPU spent here, outside the build's tree
