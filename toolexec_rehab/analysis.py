@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from .golang import buildtags
 from .golang.package import GoFile, Package, load_file
 from .golang.stdapi import StdAPI
 from .golang.stdapi import load as load_api
@@ -45,19 +46,81 @@ def go_env_goroot() -> str | None:
         return None
 
 
-def _go_files(directory: str) -> list[str]:
+@dataclass
+class _DirScan:
+    files: list[str]  # the .go files the build takes, sorted
+    had_go: bool  # the directory has .go files at all (before constraints)
+    error: str | None = None  # the first bad //go:build line
+
+
+def _shown(path: str) -> str:
+    """go vet's convention: relative to the working directory when that is shorter."""
     try:
-        names = sorted(os.listdir(directory))
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    if rel.startswith(".."):
+        return path
+    return rel if rel.startswith(".") else "./" + rel
+
+
+def _scan_dir(directory: str, ctx: buildtags.Context) -> _DirScan:
+    """The directory's .go files that go build compiles for ctx (file names, //go:build and
+    // +build lines, cgo; see golang/buildtags), reading only each file's head."""
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted((e for e in it if buildtags.name_ok(e.name)), key=lambda e: e.name)
     except OSError as e:
         raise UsageError(f"{directory}: {e.strerror}") from None
-    return [os.path.join(directory, n) for n in names
-            if n.endswith(".go") and not n.startswith((".", "_")) and os.path.isfile(os.path.join(directory, n))]
+    files: list[str] = []
+    had_go, error = False, None
+    for e in entries:
+        try:
+            if not e.is_file():
+                continue
+        except OSError:
+            continue
+        had_go = True
+        path = os.path.join(directory, e.name)
+        try:
+            if buildtags.file_matches(path, ctx):
+                files.append(path)
+        except buildtags.ConstraintError as err:
+            error = error or f"{_shown(path)}: {err}"
+        except OSError:
+            files.append(path)  # unreadable: the loader says so (exit 2)
+    return _DirScan(files, had_go, error)
+
+
+def _go_files(directory: str, ctx: buildtags.Context | None = None) -> list[str]:
+    """The .go files of directory that `go build`/`go vet` take for the current configuration."""
+    scan = _scan_dir(directory, buildtags.current_context() if ctx is None else ctx)
+    if scan.error:
+        raise UsageError(scan.error)
+    return scan.files
 
 
 def expand_patterns(patterns: list[str]) -> list[PackageInput]:
-    """./... patterns, directories and files -> packages (grouped by directory)."""
-    out: list[PackageInput] = []
-    seen: set[str] = set()
+    """./... patterns, directories and files -> packages, one per directory (first-seen order).
+
+    Build constraints select the files, as go vet does: a directory named explicitly whose files
+    are all excluded is an error, one reached through `/...` is skipped. A .go file named
+    explicitly is analyzed whatever its constraints say (go vet x.go), though never a `_*`/`.*`
+    file, a `package documentation` one, or (cgo off) one importing "C". Repeated or
+    overlapping arguments are merged: a whole directory wins over files named in it, and the
+    files named in one directory are reported together."""
+    ctx = buildtags.current_context()
+    scans: dict[str, _DirScan] = {}
+    order: dict[str, None] = {}  # directories, first seen first
+    whole: set[str] = set()  # directories requested as a whole (report everything)
+    named: dict[str, dict[str, str]] = {}  # directory -> {abs file: as given}
+    walked: set[str] = set()  # directories whose subtree a /... pattern has walked
+
+    def scan(ab: str) -> _DirScan:
+        if ab not in scans:
+            scans[ab] = _scan_dir(ab, ctx)
+        return scans[ab]
+
     for pat in patterns or ["./..."]:
         recursive = pat == "..." or pat.endswith("/...")
         base = pat[:-4] if pat.endswith("/...") else ("." if pat == "..." else pat)
@@ -67,27 +130,59 @@ def expand_patterns(patterns: list[str]) -> list[PackageInput]:
         if os.path.isfile(base):
             if not base.endswith(".go"):
                 raise UsageError(f"{base}: not a .go file")
-            d = os.path.dirname(os.path.abspath(base))
-            out.append(PackageInput(d, _go_files(d), {os.path.abspath(base)}))
+            ab = os.path.abspath(base)
+            d = os.path.dirname(ab)
+            order.setdefault(d)
+            named.setdefault(d, {}).setdefault(ab, base)
             continue
         if recursive:
             for root, dirs, _files in os.walk(base):
-                dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith((".", "_")))
                 ab = os.path.abspath(root)
-                if ab in seen:
+                if ab in walked:  # an earlier pattern walked this subtree
+                    dirs[:] = []
                     continue
-                seen.add(ab)
-                files = _go_files(root)
-                if files:
-                    out.append(PackageInput(ab, [os.path.abspath(x) for x in files]))
+                walked.add(ab)
+                dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith((".", "_")))
+                sc = scan(ab)
+                if sc.error:
+                    raise UsageError(sc.error)
+                if sc.files:  # all excluded by build constraints: skipped, as go vet ./... does
+                    order.setdefault(ab)
+                    whole.add(ab)
         else:
             ab = os.path.abspath(base)
-            files = _go_files(base)
-            if not files:
+            sc = scan(ab)
+            if sc.error:
+                raise UsageError(sc.error)
+            if not sc.had_go:
                 raise UsageError(f"{base}: no Go files")
-            if ab not in seen:
-                seen.add(ab)
-                out.append(PackageInput(ab, [os.path.abspath(x) for x in files]))
+            if not sc.files:
+                raise UsageError(f"{base}: build constraints exclude all Go files in {ab}")
+            order.setdefault(ab)
+            whole.add(ab)
+
+    out: list[PackageInput] = []
+    for d in order:
+        keep: set[str] = set()
+        dropped: list[str] = []
+        for ab, given in named.get(d, {}).items():
+            try:
+                ok = buildtags.file_matches(ab, ctx, all_files=True)
+            except buildtags.ConstraintError as e:
+                raise UsageError(f"{given}: {e}") from None
+            except OSError:
+                ok = True  # the loader reports it
+            if ok:
+                keep.add(ab)
+            else:
+                dropped.append(given)
+        if d not in whole and not keep:
+            first = dropped[0]
+            if not buildtags.name_ok(first):
+                raise UsageError(f"{first}: no Go files (go ignores files whose names start with _ or .)")
+            raise UsageError(f"{first}: build constraints exclude all Go files in {d}")
+        files = sorted(set(scan(d).files) | keep)  # files named explicitly join the package
+        out.append(PackageInput(d, files, None if d in whole else keep))
     return out
 
 
