@@ -306,7 +306,7 @@ def _plan(ca, path):
     out = wrap.plan(ca, [(str(path), str(path))])
     if out is None:
         return None, None, []
-    argv, log = out
+    argv, log, _applied = out
     files = [a for a in argv if a.endswith(".go")]
     return files, (open(files[0], "rb").read() if files[0] != str(path) else None), log
 

@@ -247,7 +247,8 @@ def test_templates_and_rules_never_read_through_a_symlink(tmp_path, shape):
         _no_traceback(r)
         assert "symbolic link" in r.stderr or "outside" in r.stderr, r.stderr
     for p in tmp_path.rglob("*"):
-        if p.is_file() and not p.is_symlink() and p != secret and p.suffix != ".yaml":
+        if p.is_file() and not p.is_symlink() and p != secret and p.suffix != ".yaml" and \
+                "elsewhere" not in p.parts:
             outs.append(p.read_text(errors="replace"))
     assert not any(SECRET in o for o in outs)
     assert tree_digest(m) == before

@@ -117,8 +117,16 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
         bar.done()
     if helper:
         run.findings.extend(helper.join(run.packages, analyzer))
+    print_warnings(analyzer)
     run.findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
     return run
+
+
+def print_warnings(analyzer, stream=None) -> None:
+    """What the engine had to say beside the findings (a rule whose fix template went past
+    its limits): one line each, on stderr."""
+    for w in (analyzer.engine.warnings if analyzer is not None else ()):
+        print(f"toolexec-rehab: warning: {w}", file=stream or sys.stderr)
 
 
 def _reported(inp) -> set[str]:
@@ -198,7 +206,7 @@ class _Helper:
                         fields = {x.name: getattr(fd, x.name) for x in dataclasses.fields(fd)
                                   if x.name not in ("file", "node")}
                         recs.append((fd.file.path, fd.node.start_byte, fd.node.end_byte, fd.node.type, fields))
-            data = pickle.dumps(recs, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((recs, list(analyzer.engine.warnings)), protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
             while view:
                 view = view[os.write(w, view):]
@@ -224,7 +232,11 @@ class _Helper:
             if status != 0 or not chunks:
                 raise ValueError("helper failed")
             out = []
-            for path, start, end, ntype, fields in pickle.loads(b"".join(chunks)):
+            recs, warnings = pickle.loads(b"".join(chunks))
+            for w in warnings:
+                if w not in analyzer.engine.warnings:
+                    analyzer.engine.warnings.append(w)
+            for path, start, end, ntype, fields in recs:
                 f = files[path]
                 node = f.root.descendant_for_byte_range(start, end)
                 while node is not None and not (node.type == ntype and node.start_byte == start

@@ -330,6 +330,8 @@ def run(cfg_path: str, flags: dict) -> int:
             try:
                 analyzer = Analyzer(go_env_goroot(), rules=rules, modes=modes)
                 findings = analyzer.analyze(Package(files, import_path=cfg.get("ImportPath") or ""))
+                for w in analyzer.engine.warnings:
+                    print(f"{PROG}: warning: {w}", file=sys.stderr)
             except UsageError:
                 raise
             except Exception as e:  # noqa: BLE001 - an internal error is reported, not a traceback

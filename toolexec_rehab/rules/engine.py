@@ -13,7 +13,7 @@ from ..golang.package import GoFile, Package, enclosing_function, function_name
 from ..golang.stdapi import StdAPI
 from ..golang.types import Resolver
 from ..rewrite import edits as E
-from ..rewrite.render import render, render_string
+from ..rewrite.render import RenderLimitError, render, render_string
 from .loader import LoadedRule
 
 
@@ -82,6 +82,13 @@ class Engine:
         self.api = api
         self.source = source
         self.modes = modes or {}  # rule id -> "fix" | "report", overriding the rule's default
+        # One line per template (fix template or rule message) that went past a render limit
+        # (rewrite.render: MAX_OUTPUT, TIME_LIMIT), naming its file:line; de-duplicated, in the
+        # order met. The findings are still reported (without a fix); front ends print these.
+        self.warnings: list[str] = []
+        # templates that ran out of time once: not rendered again by this engine (each attempt
+        # would cost the whole time limit again), their findings get the same why_no_fix
+        self._timed_out: dict[tuple, str] = {}
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
         """Findings for the package's files (or only those whose path is in `only`)."""
@@ -163,7 +170,7 @@ class Engine:
         mctx = {k: ctx.get(k) for k in ("var", "handle", "err", "callee", "callee_text", "type", "deferred")}
         mctx["loop"] = ctx.get("loop_last") is not None
         mctx["leak_lines"] = ctx.get("leak_lines") or []
-        message = render_string(rule.message, mctx)
+        message = self._message(lr, mctx)
         fd = Finding(
             rule=rule.id,
             severity=rule.severity,
@@ -186,7 +193,19 @@ class Engine:
             if rule.fix is None or mode != "fix":
                 fd.why_no_fix = fd.why_no_fix or ("report-only rule" if rule.fix else "no fix defined")
             return fd
-        edits = self._plan_edits(lr, ctx, mctx, flow)
+        key = ("fix", lr.template_dirs, rule.fix.template)
+        if key in self._timed_out:
+            fd.why_no_fix = self._timed_out[key]
+            return fd
+        try:
+            edits = self._plan_edits(lr, ctx, mctx, flow)
+        except RenderLimitError as e:  # this finding only: reported, without a fix
+            fd.why_no_fix = f"fix template exceeded its {e.limit}: {e.where}"
+            self._warn(f"{e.where}: fix template of rule {rule.id} exceeded its {e.limit}"
+                       f"{f' ({e.detail})' if e.detail else ''}; the finding is reported without a fix")
+            if e.kind == "time":
+                self._timed_out[key] = fd.why_no_fix
+            return fd
         if edits is None:
             fd.why_no_fix = "no safe place for the fix"
             return fd
@@ -197,6 +216,24 @@ class Engine:
             edits.append(import_edit(f, path))
         fd.fix = edits
         return fd
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def _message(self, lr: LoadedRule, mctx: dict) -> str:
+        """The finding's message; past a render limit, the rule's summary (and a warning)."""
+        rule = lr.rule
+        key = ("message", lr.path)
+        if key not in self._timed_out:
+            try:
+                return render_string(rule.message, mctx)
+            except RenderLimitError as e:
+                self._warn(f"{lr.path}: message of rule {rule.id} exceeded its {e.limit}"
+                           f"{f' ({e.detail})' if e.detail else ''}; its summary is reported instead")
+                if e.kind == "time":
+                    self._timed_out[key] = e.limit
+        return rule.summary
 
     def _plan_edits(self, lr: LoadedRule, ctx: dict, mctx: dict, flow) -> list[E.Edit] | None:
         rule = lr.rule

@@ -133,7 +133,6 @@ def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
     import sys
 
     from .. import __version__
-
     from ..settings import flag_or_default
 
     if not flag_or_default("REHAB_RULE_CACHE"):

@@ -275,6 +275,8 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
         if sites:
             markers.append((pkgname, sites))
+    for w in analyzer.engine.warnings:
+        _warn(w)
     if not replaced:
         return None
     new_files = [replaced.get(f, f) for f in ca.files]
