@@ -440,7 +440,7 @@ def test_cache_key_tracks_api_files(fake_goroot):
 @pytest.mark.parametrize("garbage", [b"{not json", b"", b'{"format":0,"version":"x","pkgs":{}}', b"[1,2]"])
 def test_corrupt_cache_is_rebuilt(fake_goroot, garbage):
     cpath = stdapi.cache_path_for(fake_goroot)
-    cpath.parent.mkdir(parents=True)
+    cpath.parent.mkdir(parents=True, exist_ok=True)  # cache_path_for made it (private, 0700)
     cpath.write_bytes(garbage)
     api = stdapi.load(fake_goroot)
     assert api.source == "parsed"
@@ -450,7 +450,7 @@ def test_corrupt_cache_is_rebuilt(fake_goroot, garbage):
 
 def test_corrupt_cache_and_failed_parse_fall_back_to_shipped(fake_goroot, monkeypatch):
     cpath = stdapi.cache_path_for(fake_goroot)
-    cpath.parent.mkdir(parents=True)
+    cpath.parent.mkdir(parents=True, exist_ok=True)  # cache_path_for made it (private, 0700)
     cpath.write_bytes(b"\x00garbage")
 
     def boom(*a, **k):

@@ -560,3 +560,13 @@ def test_v_full_covers_our_code_and_included_templates_recursively(tmp_path):
     from toolexec_rehab import __version__
 
     assert __version__ in subprocess.run([str(launcher), "--version"], capture_output=True, text=True).stdout
+
+
+def test_overlay_with_an_unwritable_home_is_a_clean_error(tmp_path):
+    m = _module(tmp_path)
+    env = {"HOME": "/proc/1", "XDG_CACHE_HOME": ""}
+    r = rehab("overlay", ".", cwd=m, env=env)
+    assert r.returncode == 2 and "-o FILE" in r.stderr and r.stdout == "", r.stderr
+    _no_traceback(r)
+    ok = rehab("overlay", "-o", str(tmp_path / "ov.json"), ".", cwd=m, env=env)  # the way out it names
+    assert ok.returncode == 0 and json.loads((tmp_path / "ov.json").read_text())["Replace"], ok.stderr

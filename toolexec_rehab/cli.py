@@ -285,7 +285,13 @@ def cmd_overlay(args) -> int:
         import hashlib
 
         h = hashlib.sha256("\0".join(ff.file.origin for ff in fixed).encode()).hexdigest()[:16]
-        store = private_dir(os.path.join(private_dir(os.path.join(cache_dir(), "overlay")), h))
+        try:
+            store = private_dir(os.path.join(private_dir(os.path.join(cache_dir(), "overlay")), h))
+        except OSError as e:
+            from .analysis import UsageError
+
+            raise UsageError(f"no private cache directory for the fixed sources ({e.strerror or e}); "
+                             f"write them next to an overlay file with -o FILE") from None
     replace = {}
     for i, ff in enumerate(fixed):
         # line-preserving, like a build: positions in compiler errors and panics stay right

@@ -832,7 +832,8 @@ def _cache_dir() -> Path:
 
 
 def cache_path_for(goroot: str | os.PathLike) -> Path | None:
-    """User-cache file for ``goroot``'s api files (None if it has none)."""
+    """User-cache file for ``goroot``'s api files (None if it has none). OSError when we
+    have no private cache dir."""
     root = os.path.abspath(os.fspath(goroot))
     files = api_files(root)
     if not files:
@@ -845,10 +846,7 @@ def cache_path_for(goroot: str | os.PathLike) -> Path | None:
     for p in files + ([exc] if exc.is_file() else []):
         st = p.stat()
         h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    try:
-        return _cache_dir() / f"stdapi-{h.hexdigest()[:16]}.json"
-    except OSError:  # no cache dir of ours: the shipped table
-        return None
+    return _cache_dir() / f"stdapi-{h.hexdigest()[:16]}.json"
 
 
 def _read_table(path: Path) -> dict:
@@ -874,7 +872,12 @@ def _load_shipped() -> StdAPI:
 
 
 def _load_goroot(goroot: str) -> StdAPI:
-    cpath = cache_path_for(goroot)
+    try:
+        cpath = cache_path_for(goroot)
+    except OSError:  # no private cache dir: parse, keep nothing
+        if not api_files(goroot):
+            return _load_shipped()
+        return StdAPI(parse_goroot(goroot), "parsed")
     if cpath is None:
         return _load_shipped()
     try:

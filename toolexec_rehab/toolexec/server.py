@@ -79,7 +79,10 @@ def _preload(tool: str) -> None:
     goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
     if os.path.isdir(os.path.join(goroot, "api")):
         stdapi.load(goroot)
-        _API_KEYS[os.path.abspath(goroot)] = stdapi.cache_path_for(goroot)
+        try:
+            _API_KEYS[os.path.abspath(goroot)] = stdapi.cache_path_for(goroot)
+        except OSError:
+            pass
     try:
         all_rules()
     except Exception:  # noqa: BLE001 - a bad rule is reported by the request that meets it
@@ -94,7 +97,11 @@ def _fresh_state() -> None:
     config._cache.clear()
     package.find_module.cache_clear()
     for goroot, key in _API_KEYS.items():
-        if stdapi.cache_path_for(goroot) != key:
+        try:
+            fresh = stdapi.cache_path_for(goroot)
+        except OSError:
+            fresh = None
+        if fresh != key:
             stdapi.clear_memo()
 
 
