@@ -32,8 +32,11 @@ def tests(session):
 
 @nox.session
 def lint(session):
-    session.install("ruff>=0.6", "pyyaml", "pydantic", "jinja2", "tree-sitter>=0.25,<0.27", "tree-sitter-go==0.25.0")
+    session.install("ruff>=0.6", "import-linter>=2.1", "pyyaml", "pydantic", "jinja2", "tree-sitter>=0.25,<0.27",
+                    "tree-sitter-go==0.25.0")
     session.run("ruff", "check", "toolexec_rehab", "tests", "tools", "noxfile.py")
+    # the layers in README "Architecture" (pyproject.toml [tool.importlinter]): no arrow points up
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": ROOT})
     # every shipped rule loads and validates
     session.run("python", "-c", "from toolexec_rehab.rules.loader import load_rules; "
                 "rs = load_rules(); print(f'{len(rs)} rules valid')", env={"PYTHONPATH": ROOT})

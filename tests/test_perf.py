@@ -186,24 +186,20 @@ def test_python_failure_with_a_speculative_compile_fails_open(monkeypatch, capsy
     """An internal error in Python while the launcher's compile runs: that compile is the
     answer (status 213), with a line saying so; without one the error propagates."""
     from toolexec_rehab import shim
-    from toolexec_rehab.toolexec import client, wrap
+    from toolexec_rehab.toolexec import runner, wrap
 
-    def boom(argv):
+    def boom(argv, runner=None):
         raise OSError("disk on fire")
 
     monkeypatch.setattr(wrap, "run_compile", boom)
     monkeypatch.setenv("REHAB_SERVER", "off")
     tool = compile_tool()
     monkeypatch.setenv("REHAB_SPEC", "999999999")
-    try:
-        assert shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"]) == client.SPEC_RC
-        assert "internal error, compiled as written: OSError: disk on fire" in capsys.readouterr().err
-        monkeypatch.delenv("REHAB_SPEC", raising=False)
-        client.SH_SPEC = None
-        with pytest.raises(OSError):
-            shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"])
-    finally:
-        client.SH_SPEC = None
+    assert shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"]) == runner.SPEC_RC
+    assert "internal error, compiled as written: OSError: disk on fire" in capsys.readouterr().err
+    monkeypatch.delenv("REHAB_SPEC", raising=False)
+    with pytest.raises(OSError):  # no speculative compile: nothing can answer for us
+        shim.main(["toolexec-rehab", tool, "-o", "/nonexistent/b001/_pkg_.a", "x.go"])
 
 
 def test_launcher_speculation_passes_on_a_signal(sandbox):
@@ -214,15 +210,15 @@ def test_launcher_speculation_passes_on_a_signal(sandbox):
 
 
 def test_kill_sh_spec_stops_a_sibling_only(tmp_path):
-    """client.kill_sh_spec: SIGKILL to the launcher's compile (our sibling) and wait until it is
+    """Runner.kill_spec: SIGKILL to the launcher's compile (our sibling) and wait until it is
     gone; a pid that is not a sibling (reaped and reused) is left alone."""
     import sys
 
-    code = ("import os, sys, time; from toolexec_rehab.toolexec import client\n"
+    code = ("import os, sys, time; from toolexec_rehab.toolexec.runner import Runner\n"
             "sib, other = int(sys.argv[1]), int(sys.argv[2])\n"
-            "client.SH_SPEC = other; client.kill_sh_spec(); assert client.SH_SPEC is None\n"
+            "r = Runner(other); r.kill_spec(); assert r.spec_pid is None\n"
             "os.kill(other, 0)\n"  # still alive
-            "client.SH_SPEC = sib; t = time.time(); client.kill_sh_spec()\n"
+            "r = Runner(sib); t = time.time(); r.kill_spec()\n"
             "try:\n    st = open(f'/proc/{sib}/stat').read().rsplit(')', 1)[1].split()[0]\n"
             "except FileNotFoundError:\n    st = 'gone'\n"  # the shell reaps it at once
             "print('state', st, round(time.time() - t, 1))\n")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
+from .errors import UsageError  # noqa: F401 - re-exported
 from .golang import buildtags
+from .golang.goroot import go_env_goroot  # noqa: F401 - re-exported
 from .golang.package import GoFile, Package, load_file
 from .golang.stdapi import StdAPI
 from .golang.stdapi import load as load_api
@@ -17,8 +17,6 @@ from .rules.loader import load_rules
 SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 
 
-class UsageError(Exception):
-    """Bad input from the user: message is printed, exit code 2."""
 
 
 @dataclass
@@ -26,31 +24,6 @@ class PackageInput:
     directory: str
     files: list[str]  # all .go files of one package (same package clause)
     report: set[str] | None = None  # report only on these (a file given by name)
-
-
-def go_env_goroot() -> str | None:
-    g = os.environ.get("GOROOT")
-    if g and os.path.isdir(g):
-        return g
-    go = shutil.which("go")
-    if not go:
-        return None
-    real = os.path.realpath(go)
-    cand = os.path.dirname(os.path.dirname(real))
-    if os.path.isdir(os.path.join(cand, "api")):
-        return cand
-    try:
-        out = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True, timeout=30)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-@dataclass
-class _DirScan:
-    files: list[str]  # the .go files the build takes, sorted
-    had_go: bool  # the directory has .go files at all (before constraints)
-    error: str | None = None  # the first bad //go:build line
 
 
 def _shown(path: str) -> str:
@@ -62,6 +35,13 @@ def _shown(path: str) -> str:
     if rel.startswith(".."):
         return path
     return rel if rel.startswith(".") else "./" + rel
+
+
+@dataclass
+class _DirScan:
+    files: list[str]  # the .go files the build takes, sorted
+    had_go: bool  # the directory has .go files at all (before constraints)
+    error: str | None = None  # the first bad //go:build line
 
 
 def _scan_dir(directory: str, ctx: buildtags.Context) -> _DirScan:

@@ -17,12 +17,12 @@ import json
 import os
 import time
 
+from .errors import AuditError  # noqa: F401 - re-exported
+
 GENESIS = "0" * 64
 FIELDS = ("time", "user", "rule", "node_id", "file", "line", "patch_hash", "source", "prev")
 
 
-class AuditError(Exception):
-    pass
 
 
 def _hash(entry: dict) -> str:

@@ -114,17 +114,7 @@ def main(argv: list[str]) -> int:
         return 3
 
 
-def is_user_error(e: Exception, *more: type) -> bool:
-    """One of our error types (a clean message and exit 2, not a traceback), or of `more`.
-    Looked up without importing anything: an error of a module never imported was never raised."""
-    kinds = list(more)
-    for mod, name in (("toolexec_rehab.analysis", "UsageError"), ("toolexec_rehab.config", "ConfigError"),
-                      ("toolexec_rehab.rules.loader", "RuleError"), ("toolexec_rehab.audit", "AuditError")):
-        m = sys.modules.get(mod)
-        if m is not None:
-            kinds.append(getattr(m, name))
-    return isinstance(e, tuple(kinds))
-
+from .errors import is_user_error  # noqa: E402 - one definition (errors.py)
 
 # ------------------------------------------------------------------ check
 

@@ -31,18 +31,17 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from .errors import ConfigError  # noqa: F401 - re-exported
 from .paths import find_upward, modcache, trust_problem, under
 from .settings import FALSE as _FALSE
 from .settings import TRUE as _TRUE
-from .settings import choice, flag, raw, split_list
+from .settings import choice, flag, parse_modes, raw, split_list
 
 NAME = ".rehab.yaml"
 USER_NAME = "config.yaml"
 FIX_POLICIES = ("on", "off", "confirmed")
 
 
-class ConfigError(Exception):
-    """str() is `file:line: message`."""
 
 
 @dataclass
@@ -128,8 +127,6 @@ class Config:
 
     def modes(self) -> dict[str, str]:
         """rule id -> mode: the file's modes, then REHAB_MODES over them."""
-        from .rules.loader import parse_modes
-
         out = {rid: s.mode for rid, s in self.rules.items() if s.mode}
         out.update(parse_modes(os.environ.get("REHAB_MODES")))
         return out

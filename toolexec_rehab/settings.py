@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 
+from .errors import SettingError  # noqa: F401 - re-exported
+
 TRUE = frozenset(("1", "true", "yes", "on"))
 FALSE = frozenset(("0", "false", "no", "off"))
 
 
-class SettingError(ValueError):
-    """str() is `NAME=value: what is wrong`."""
 
 
 class Var:
@@ -237,3 +237,14 @@ def markdown_table() -> str:
             default = f"`{v.default:g}`" if isinstance(v.default, float) else f"`{v.default}`"
         rows.append(f"| `{v.name}` | {kind}{' · *key*' if v.keyed else ''} | {default} | {v.doc} |")
     return "\n".join(rows)
+
+
+def parse_modes(spec: str | None) -> dict[str, str]:
+    """`rule=fix,other=report` (REHAB_MODES) -> {rule: mode}."""
+    out = {}
+    for part in filter(None, (x.strip() for x in (spec or "").split(","))):
+        rid, _, mode = part.partition("=")
+        if mode not in ("fix", "report"):
+            raise SettingError(f"REHAB_MODES: {part!r}: mode must be fix or report")
+        out[rid.strip()] = mode
+    return out

@@ -31,13 +31,14 @@ def main(argv=None):
         if _tool_name(tool) != "compile":
             os.execv(tool, argv[1:])
         spec = os.environ.pop("REHAB_SPEC", "")
+        from toolexec_rehab.toolexec.runner import SPEC_RC, Runner
+
+        runner = Runner(int(spec) if spec.isdigit() else None)  # this compile's state, handed down
         # a warm compile server skips the imports and rule loading (toolexec/server.py)
         try:
             from toolexec_rehab.toolexec import client
 
-            if spec.isdigit():
-                client.SH_SPEC = int(spec)
-            rc = client.run(argv[1:])
+            rc = client.run(argv[1:], runner=runner)
         except Exception:  # noqa: BLE001 - fail open: compile here
             rc = None
         if rc is not None:
@@ -45,14 +46,12 @@ def main(argv=None):
         try:
             from toolexec_rehab.toolexec.wrap import run_compile
 
-            return run_compile(argv[1:])
+            return run_compile(argv[1:], runner)
         except Exception as e:  # noqa: BLE001 - never break a build: the launcher's compile is the answer
-            from toolexec_rehab.toolexec import client
-
-            if client.SH_SPEC is None:
+            if runner.spec_pid is None:
                 raise
             print(f"toolexec-rehab: internal error, compiled as written: {type(e).__name__}: {e}", file=sys.stderr)
-            return client.SPEC_RC
+            return SPEC_RC
     if len(argv) > 1 and argv[1] == "check" and not (sys.stdout.isatty() or sys.stderr.isatty()):
         # CI and editors: served by a warm compile server when one runs (a terminal keeps its
         # progress line: there the command runs here)

@@ -35,6 +35,8 @@ import json
 import os
 import sys
 
+from .errors import VetError  # noqa: F401 - re-exported
+
 PROG = "toolexec-rehab"
 _META = ("V", "flags", "json", "c", "fix", "diff")
 _BOOL_META = {"flags", "json", "fix", "diff"}
@@ -42,8 +44,6 @@ _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
-class VetError(Exception):
-    """Bad input: the message is printed after `toolexec-rehab: `, exit 2."""
 
 
 def looks_like_vet(argv: list[str]) -> bool:
@@ -150,7 +150,8 @@ def tool_id() -> str:
 
     from . import __version__
     from .config import load_config
-    from .paths import code_digest, rules_digest
+    from .paths import code_digest
+    from .rules.dirs import rules_digest
 
     h = hashlib.sha256()
     h.update(f"{PROG} {__version__}\0vet\0code={code_digest()}\0".encode())
@@ -335,10 +336,12 @@ def run(cfg_path: str, flags: dict) -> int:
             except UsageError:
                 raise
             except Exception as e:  # noqa: BLE001 - an internal error is reported, not a traceback
-                if os.environ.get("REHAB_VERBOSE"):
+                from .settings import debug
+
+                if debug():
                     raise
                 raise VetError(f"internal error analysing {cfg.get('ID')}: {type(e).__name__}: {e} "
-                               "(REHAB_VERBOSE=1 shows the traceback)") from None
+                               "(REHAB_DEBUG=1 shows the traceback)") from None
     findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
 
     if flags.get("fix"):
@@ -359,7 +362,7 @@ def run(cfg_path: str, flags: dict) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from .settings import SettingError, check
+    from .settings import check
 
     try:
         check()
@@ -380,10 +383,15 @@ def main(argv: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:
-        from .cli import is_user_error
+        from .errors import is_user_error
+        from .settings import debug
 
-        if not is_user_error(e, VetError, SettingError, OSError):
-            raise
+        if not is_user_error(e, OSError):
+            if debug():
+                raise
+            print(f"{PROG}: internal error: {type(e).__name__}: {e} (REHAB_DEBUG=1 shows the traceback)",
+                  file=sys.stderr)
+            return 3
         for line in str(e).splitlines() or [type(e).__name__]:
             print(f"{PROG}: {line}", file=sys.stderr)
         return 2

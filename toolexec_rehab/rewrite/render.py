@@ -28,6 +28,8 @@ import threading
 import time
 from functools import lru_cache
 
+from ..errors import RuleError
+
 # jinja2 is imported on first use (~25 ms): a build imports this module, but renders only
 # when a rule matched.
 
@@ -74,8 +76,6 @@ def render(dirs: tuple[str, ...], name: str, context: dict, *, max_output: int |
     except _Limit as e:
         raise _limit_error(e, _limit_where(e, dirs, name), max_output, time_limit) from None
     except TemplateError as e:
-        from ..rules.loader import RuleError
-
         raise RuleError(f"{_where(e, dirs, name)}: template error: {type(e).__name__}: {e}") from None
 
 
@@ -166,29 +166,14 @@ class _Limit(Exception):
         self.where = where
 
 
-def __getattr__(name: str):
-    # RenderLimitError subclasses RuleError, defined in rules.loader, whose import costs
-    # ~70 ms (tree-sitter): built when first asked for (`from .render import RenderLimitError`).
-    if name == "RenderLimitError":
-        return _render_limit_error_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class RenderLimitError(RuleError):
+    """A template render went past a limit. str(): `file:line: template exceeded its
+    <limit>`; `kind` "time" or "size", `limit` e.g. "time limit (2 s)", `where` file:line,
+    `detail` what exactly (e.g. "'*' would build a value of more than 64 KiB")."""
 
-
-@lru_cache(maxsize=1)
-def _render_limit_error_class():
-    from ..rules.loader import RuleError
-
-    class RenderLimitError(RuleError):
-        """A template render went past a limit. str(): `file:line: template exceeded its
-        <limit>`; `kind` "time" or "size", `limit` e.g. "time limit (2 s)", `where` file:line,
-        `detail` what exactly (e.g. "'*' would build a value of more than 64 KiB")."""
-
-        def __init__(self, where: str, kind: str, limit: str, detail: str = ""):
-            super().__init__(f"{where}: template exceeded its {limit}" + (f" ({detail})" if detail else ""))
-            self.where, self.kind, self.limit, self.detail = where, kind, limit, detail
-
-    RenderLimitError.__module__ = __name__
-    return RenderLimitError
+    def __init__(self, where: str, kind: str, limit: str, detail: str = ""):
+        super().__init__(f"{where}: template exceeded its {limit}" + (f" ({detail})" if detail else ""))
+        self.where, self.kind, self.limit, self.detail = where, kind, limit, detail
 
 
 def size_text(n: int) -> str:
@@ -200,7 +185,7 @@ def size_text(n: int) -> str:
 
 def _limit_error(e: _Limit, where: str, max_output: int, time_limit: float):
     limit = f"time limit ({time_limit:g} s)" if e.kind == "time" else f"size limit ({size_text(max_output)})"
-    return _render_limit_error_class()(where, e.kind, limit, "" if e.kind == "time" else str(e))
+    return RenderLimitError(where, e.kind, limit, "" if e.kind == "time" else str(e))
 
 
 def _limit_where(e: _Limit, dirs: tuple[str, ...], name: str) -> str:

@@ -36,12 +36,13 @@ def _indent(text: str) -> str:
 
 def run_example(lr, ex, analyzer=None) -> str | None:
     """None when the example holds, else what went wrong."""
-    from ..analysis import Analyzer, go_env_goroot
+    from ..golang import stdapi
+    from ..golang.goroot import go_env_goroot
     from ..golang.package import Package, load_file
-    from .engine import apply_fixes
+    from .engine import Engine, apply_fixes
 
     src = HEADER + ex.signature + " {\n" + _indent(ex.before) + "\n}\n"
-    an = analyzer or Analyzer(go_env_goroot(), rules=[lr], modes={lr.id: "fix"})  # examples show the fix
+    an = analyzer or Engine([lr], stdapi.load(go_env_goroot()), modes={lr.id: "fix"})  # examples show the fix
     with tempfile.TemporaryDirectory(prefix="rehab-example-") as d:
         path = os.path.join(d, "p.go")
         with open(path, "w", encoding="utf-8") as fh:

@@ -6,13 +6,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import builtin_dirs, extra_rule_dirs, hash_dir
+from ..errors import RuleError  # noqa: F401 - re-exported
+from ..paths import builtin_dirs, hash_dir
+from ..settings import parse_modes  # noqa: F401 - re-exported
 from .conditions import CONDITIONS
+from .dirs import extra_rule_dirs
 from .frozen import Frozen, freeze
-
-
-class RuleError(Exception):
-    """A rule file is wrong; str() is `file:line: message`."""
 
 
 @dataclass
@@ -222,14 +221,3 @@ def load_rules(enabled: set[str] | None = None, include_disabled: bool = False) 
     elif not include_disabled:
         rules = [r for r in rules if r.rule.enabled]
     return rules
-
-
-def parse_modes(spec: str | None) -> dict[str, str]:
-    """`rule=fix,other=report` (REHAB_MODES) -> {rule: mode}."""
-    out = {}
-    for part in filter(None, (x.strip() for x in (spec or "").split(","))):
-        rid, _, mode = part.partition("=")
-        if mode not in ("fix", "report"):
-            raise RuleError(f"REHAB_MODES: {part!r}: mode must be fix or report")
-        out[rid.strip()] = mode
-    return out

@@ -11,72 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-# The sh launcher's speculative compile (launcher/toolexec-rehab `speculate`): its pid, from
-# REHAB_SPEC (shim.main takes it out of the environment). Exit status SPEC_RC tells the
-# launcher that the speculative compile is the answer.
-SH_SPEC: int | None = None
-SPEC_RC = 213
-
-
-def kill_sh_spec() -> None:
-    """Stop the launcher's speculative compile and wait until it is gone (the rewritten
-    files are compiled to the same -o). It is our sibling. If it has already finished, the
-    launcher's shell may have reaped it while it waits for us (dash does), and its pid could
-    in principle be reused: so the process is pinned with a pidfd first and signalled only if
-    its parent is our parent (a finished compile needs no kill: the rewritten files are
-    compiled after it, to the same -o)."""
-    global SH_SPEC
-    pid, SH_SPEC = SH_SPEC, None
-    if pid is None:
-        return
-    import signal
-
-    try:
-        fd = os.pidfd_open(pid)
-    except (OSError, AttributeError):
-        fd = None
-    try:
-        if _ppid(pid) != os.getppid():
-            return  # already exited and reaped
-        if fd is not None:
-            import select
-
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
-            p = select.poll()
-            p.register(fd, select.POLLIN)
-            p.poll(30000)  # readable once every thread has exited
-        else:
-            import time
-
-            os.kill(pid, signal.SIGKILL)
-            for _ in range(30000):
-                if _ppid(pid) != os.getppid() or _state(pid) in ("Z", "X", None):
-                    break
-                time.sleep(0.001)
-    except OSError:
-        pass
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2:].decode("ascii", "replace").split()
-
-
-def _ppid(pid: int) -> int | None:
-    f = _stat_fields(pid)
-    return int(f[1]) if f and len(f) > 1 else None
-
-
-def _state(pid: int) -> str | None:
-    f = _stat_fields(pid)
-    return f[0] if f else None
+from .protocol import address, recv_msg, send_msg, socket_path
+from .runner import SPEC_RC, Runner
 
 
 def enabled() -> bool:
@@ -85,79 +21,11 @@ def enabled() -> bool:
     return flag_or_default("REHAB_SERVER")
 
 
-def code_key() -> str:
-    """Identifies the code a server runs: this interpreter, the package's files (mtime and
-    size) and sys.path. A new install or an edited file gets a new server."""
-    import zlib
-
-    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parts = [sys.executable, sys.version, pkg, os.pathsep.join(sys.path), _credentials()]
-    for root, dirs, files in os.walk(pkg):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                st = os.stat(os.path.join(root, name))
-                parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
-    blob = "\0".join(parts).encode("utf-8", "surrogateescape")
-    return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
-
-
-def _runtime_dir() -> str | None:
-    """A private directory for the socket, shared by all builds of this user whatever their
-    XDG_CACHE_HOME (one server per installed version, not one per cache dir):
-    $XDG_RUNTIME_DIR/toolexec-rehab, else /tmp/toolexec-rehab-<uid>. None if it is not ours
-    alone (owner, mode 0700, not a symlink)."""
-    import stat
-
-    uid = os.getuid()
-    rt = os.environ.get("XDG_RUNTIME_DIR")
-    if rt and os.path.isabs(rt) and os.path.isdir(rt):
-        d = os.path.join(rt, "toolexec-rehab")
-    else:
-        d = os.path.join("/tmp", f"toolexec-rehab-{uid}")
-    try:
-        os.mkdir(d, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    st = os.lstat(d)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
-        return None
-    return d
-
-
-def _credentials() -> str:
-    """Who the server acts as: a process of the same user with other groups or capabilities
-    (sg, setpriv, a container) must not be served by one that can read more."""
-    caps = ""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            caps = ";".join(x.strip() for x in fh if x.startswith(("Cap", "NoNewPrivs", "Seccomp:")))
-    except OSError:
-        pass
-    return f"{os.getuid()}:{os.geteuid()}:{os.getgid()}:{os.getegid()}:{sorted(os.getgroups())}:{caps}"
-
-
-def socket_path() -> str | None:
-    d = _runtime_dir()
-    return os.path.join(d, f"srv-{code_key()}.sock") if d else None
-
-
-def address(path: str) -> tuple[str, int | None]:
-    """A socket address for path: sun_path holds ~107 bytes, so a longer path goes through
-    an open descriptor of its directory (/proc/self/fd/N/name; Linux). Close the fd after use."""
-    if len(path.encode()) < 100:
-        return path, None
-    d, name = os.path.split(path)
-    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-    return f"/proc/self/fd/{fd}/{name}", fd
-
-
-def run(argv: list[str], cli: bool = False) -> int | None:
+def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int | None:
     """Send the compile (argv[0] is the real tool) to the server, or with cli=True a command
     (`check ...`). Returns its exit code, or execs the tool as the server says, or returns
-    None: run it here."""
+    None: run it here (with the same runner: the launcher's compile may still be running)."""
+    runner = runner or Runner()
     if not enabled():
         return None
     import _socket
@@ -186,8 +54,8 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     # kill it before the rewritten files are compiled.
     if cli or argv[1:] == ["-V=full"]:
         spec = _NoSpec()
-    elif SH_SPEC is not None:
-        spec = _LauncherSpec()
+    elif runner.spec_pid is not None:
+        spec = _LauncherSpec(runner)
     else:
         spec = _speculate(argv)
     rep = None
@@ -238,35 +106,6 @@ def run(argv: list[str], cli: bool = False) -> int | None:
     return int(rep.get("rc", 0))
 
 
-def send_msg(sock, obj) -> None:
-    """One message: 4-byte length, then marshal (client and server are the same interpreter:
-    the socket name carries sys.version)."""
-    import marshal
-
-    data = marshal.dumps(obj)
-    sock.sendall(len(data).to_bytes(4, "big") + data)
-
-
-def _recv_exact(sock, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        b = sock.recv(min(n - len(buf), 1 << 20))
-        if not b:
-            return None
-        buf += b
-    return bytes(buf)
-
-
-def recv_msg(sock):
-    import marshal
-
-    head = _recv_exact(sock, 4)
-    if head is None:
-        return None
-    data = _recv_exact(sock, int.from_bytes(head, "big"))
-    return None if data is None else marshal.loads(data)
-
-
 class _NoSpec:
     """No compile of the original files is running."""
 
@@ -281,12 +120,15 @@ class _NoSpec:
 
 
 class _LauncherSpec(_NoSpec):
-    """The sh launcher's compile (SH_SPEC): the launcher relays it when we exit SPEC_RC."""
+    """The sh launcher's compile (runner.spec_pid): the launcher relays it when we exit SPEC_RC."""
 
     running = True
 
+    def __init__(self, runner: Runner):
+        self.runner = runner
+
     def kill(self) -> None:
-        kill_sh_spec()
+        self.runner.kill_spec()
 
     def abandon(self) -> None:
         pass  # it serves the local run as well (wrap.run_compile)
@@ -389,9 +231,7 @@ def _spawn(path: str, tool: str) -> None:
             os.dup2(fd, n)
         if fd > 2:
             os.close(fd)
-        global SH_SPEC
-        SH_SPEC = None  # the launcher's compile belongs to the client, not to the server
-        from .server import serve
+        from .server import serve  # the launcher's compile stays the client's (its runner)
 
         serve(path, tool)
     except BaseException:  # noqa: BLE001 - a server that cannot start is simply absent

@@ -11,7 +11,7 @@ could be stale (configuration, go.mod lookups, a changed GOROOT's API table), an
 the same `wrap.run_compile` a local compile runs, with its output captured. When that
 would exec the compiler, the child replies with the argv and the client execs it.
 
-The socket name carries a key of the code and of the credentials (client.code_key: uid,
+The socket name carries a key of the code and of the credentials (protocol.code_key: uid,
 gids, groups, capabilities): an upgraded or edited install starts a new server, and a
 process with fewer rights is never served by one with more. A server exits after IDLE seconds
 (REHAB_SERVER_IDLE, default 300: idle_seconds) without a request.
@@ -55,6 +55,37 @@ def idle_seconds(value: str | None = None) -> float:
 
 
 IDLE = idle_seconds()  # read when the server process imports this module (client._spawn)
+
+
+class ServerRunner:
+    """wrap.run_compile's runner in a request's child, acting for the client: "compile as
+    written" and "become the compiler" are replies (the client execs, or lets its
+    speculative compile answer), and the client is asked to stop its speculative compile
+    before the rewritten files are compiled here (same -o)."""
+
+    def __init__(self, conn, spec: bool):
+        self.conn, self.spec = conn, spec
+
+    def original(self, argv: list[str]) -> int:
+        raise _Exec(argv)
+
+    def exec(self, argv: list[str]) -> None:
+        raise _Exec(argv)
+
+    def kill_spec(self) -> None:
+        if self.spec:
+            from .protocol import recv_msg, send_msg
+
+            send_msg(self.conn, {"kill": True})
+            if not (recv_msg(self.conn) or {}).get("ok"):
+                raise OSError("client did not stop its compile")
+            self.spec = False
+
+    def run_rewritten(self, argv: list[str]):
+        import subprocess
+
+        self.kill_spec()
+        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 class _Exec(Exception):
@@ -117,7 +148,8 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     import subprocess
 
     from .. import config as C
-    from ..paths import builtin_dirs, extra_rule_dirs, find_upward
+    from ..paths import builtin_dirs, find_upward
+    from ..rules.dirs import extra_rule_dirs
     from ..settings import VARS
 
     tool = argv[0]
@@ -260,7 +292,7 @@ def _handle(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
     _own_group()
     watch = _HangupWatch(conn)
-    from .client import recv_msg, send_msg
+    from .protocol import recv_msg, send_msg
 
     req = recv_msg(conn)
     os.chdir(req["cwd"])
@@ -270,37 +302,10 @@ def _handle(conn: socket.socket) -> None:
     out, err = io.BytesIO(), io.BytesIO()
     sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors="replace", write_through=True)
     sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="replace", write_through=True)
-
-    def fake_execv(path, args):
-        raise _Exec(args)
-
-    os.execv = fake_execv
     reply: dict = {}
     try:
         _fresh_state()
-        from . import wrap
         from .wrap import run_compile
-
-        if req.get("spec"):
-            # the client is compiling the original files: it must stop before the rewritten
-            # ones are compiled (same -o file)
-            real = wrap.subprocess
-
-            class _Sub:
-                killed = False
-
-                def __getattr__(self, name):
-                    return getattr(real, name)
-
-                def run(self, *a, **k):
-                    if not self.killed:
-                        send_msg(conn, {"kill": True})
-                        if not (recv_msg(conn) or {}).get("ok"):
-                            raise OSError("client did not stop its compile")
-                        self.killed = True
-                    return real.run(*a, **k)
-
-            wrap.subprocess = _Sub()
 
         if req.get("cli"):  # `check` from a non-terminal: the same command, imports done
             from ..cli import main as cli_main
@@ -309,7 +314,7 @@ def _handle(conn: socket.socket) -> None:
             vfull = None
         else:
             vfull = vfull_cache_head(req["argv"]) if req["argv"][1:] == ["-V=full"] else None
-            rc = run_compile(req["argv"])
+            rc = run_compile(req["argv"], ServerRunner(conn, bool(req.get("spec"))))
             reply["rc"] = int(rc or 0)
         line = out.getvalue().decode("utf-8", "replace")
         if vfull and reply["rc"] == 0 and line.endswith("\n") and line.count("\n") == 1 and not err.getvalue():
@@ -341,7 +346,7 @@ def _handle(conn: socket.socket) -> None:
 def serve(path: str, tool: str) -> None:
     os.chdir("/")
     _preload(tool)
-    from .client import address
+    from .protocol import address
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     addr, dfd = address(path)

@@ -39,7 +39,8 @@ def config_digest() -> str:
 
     The sh launcher answers `compile -V=full` from a cache that lists what this reads
     (toolexec/server.py: vfull_cache_head): a new input here must be listed there too."""
-    from ..paths import code_digest, rules_digest
+    from ..paths import code_digest
+    from ..rules.dirs import rules_digest
     from ..settings import check
 
     check()  # every REHAB_* variable
@@ -297,20 +298,13 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     return argv, log, applied_all
 
 
-def _original(argv: list[str]) -> int:
-    """Compile the files as written: the launcher's speculative compile is the answer when
-    there is one, else exec the compiler."""
-    from . import client
+def run_compile(argv: list[str], runner=None) -> int:
+    """argv[0] is the real compile tool. runner (toolexec.runner.Runner) carries the decision
+    out: this process's, or the compile server's on behalf of its client."""
+    if runner is None:
+        from .runner import Runner
 
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if client.SH_SPEC is not None:
-        return client.SPEC_RC
-    os.execv(argv[0], argv)
-
-
-def run_compile(argv: list[str]) -> int:
-    """argv[0] is the real compile tool."""
+        runner = Runner()
     if "-V=full" in argv[1:]:
         return version_full(argv)
     importpath = os.environ.get("TOOLEXEC_IMPORTPATH", "?")
@@ -323,10 +317,8 @@ def run_compile(argv: list[str]) -> int:
     except Exception as e:  # noqa: BLE001 - fail open, always
         _log_rejection(importpath, f"internal error: {type(e).__name__}: {e}")
         planned = None
-    from . import client
-
     if planned is None:
-        return _original(argv)
+        return runner.original(argv)
     new_argv, log, applied = planned
     from ..audit import AuditError
 
@@ -335,15 +327,12 @@ def run_compile(argv: list[str]) -> int:
     except AuditError as e:  # fail closed: a fix that cannot be recorded is not applied
         _warn(f"{importpath}: {e}; compiled as written")
         _log_rejection(importpath, f"audit log: {e}")
-        return _original(argv)
-    client.kill_sh_spec()  # it writes the same -o
-    r = subprocess.run(new_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return runner.original(argv)
+    r = runner.run_rewritten(new_argv)  # after the speculative compile (same -o) is stopped
     if r.returncode != 0:
         msg = (r.stdout + r.stderr).decode("utf-8", "replace").strip().splitlines()
         _log_rejection(importpath, "compiler rejected the rewritten files: " + " | ".join(msg[:5]))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(argv[0], argv)
+        runner.exec(argv)
     if audit is not None:
         from ..pipeline import audit_entry
 
@@ -351,9 +340,7 @@ def run_compile(argv: list[str]) -> int:
             audit.append([audit_entry(fd) for fd in applied], source="build")
         except AuditError as e:  # the rewritten object is replaced by the original's
             _warn(f"{importpath}: {e}; compiled as written")
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.execv(argv[0], argv)
+            runner.exec(argv)
         finally:
             audit.close()
     sys.stdout.buffer.write(r.stdout)
