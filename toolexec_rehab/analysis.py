@@ -89,65 +89,80 @@ def expand_patterns(patterns: list[str]) -> list[PackageInput]:
     file, a `package documentation` one, or (cgo off) one importing "C". Repeated or
     overlapping arguments are merged: a whole directory wins over files named in it, and the
     files named in one directory are reported together."""
-    ctx = buildtags.current_context()
-    scans: dict[str, _DirScan] = {}
-    order: dict[str, None] = {}  # directories, first seen first
-    whole: set[str] = set()  # directories requested as a whole (report everything)
-    named: dict[str, dict[str, str]] = {}  # directory -> {abs file: as given}
-    walked: set[str] = set()  # directories whose subtree a /... pattern has walked
-
-    def scan(ab: str) -> _DirScan:
-        if ab not in scans:
-            scans[ab] = _scan_dir(ab, ctx)
-        return scans[ab]
-
+    ex = _Expansion(buildtags.current_context())
     for pat in patterns or ["./..."]:
         recursive = pat == "..." or pat.endswith("/...")
-        base = pat[:-4] if pat.endswith("/...") else ("." if pat == "..." else pat)
-        base = base or "."
+        base = (pat[:-4] if pat.endswith("/...") else ("." if pat == "..." else pat)) or "."
         if not os.path.exists(base):
             raise UsageError(f"stat {base}: no such file or directory")
         if os.path.isfile(base):
-            if not base.endswith(".go"):
-                raise UsageError(f"{base}: not a .go file")
-            ab = os.path.abspath(base)
-            d = os.path.dirname(ab)
-            order.setdefault(d)
-            named.setdefault(d, {}).setdefault(ab, base)
-            continue
-        if recursive:
-            for root, dirs, _files in os.walk(base):
-                ab = os.path.abspath(root)
-                if ab in walked:  # an earlier pattern walked this subtree
-                    dirs[:] = []
-                    continue
-                walked.add(ab)
-                dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith((".", "_")))
-                sc = scan(ab)
-                if sc.error:
-                    raise UsageError(sc.error)
-                if sc.files:  # all excluded by build constraints: skipped, as go vet ./... does
-                    order.setdefault(ab)
-                    whole.add(ab)
+            ex.add_file(base)
+        elif recursive:
+            ex.add_tree(base)
         else:
-            ab = os.path.abspath(base)
-            sc = scan(ab)
-            if sc.error:
-                raise UsageError(sc.error)
-            if not sc.had_go:
-                raise UsageError(f"{base}: no Go files")
-            if not sc.files:
-                raise UsageError(f"{base}: build constraints exclude all Go files in {ab}")
-            order.setdefault(ab)
-            whole.add(ab)
+            ex.add_dir(base)
+    return ex.inputs()
 
-    out: list[PackageInput] = []
-    for d in order:
+
+class _Expansion:
+    """The packages that the arguments so far name (see expand_patterns)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.scans: dict[str, _DirScan] = {}
+        self.order: dict[str, None] = {}  # directories, first seen first
+        self.whole: set[str] = set()  # directories requested as a whole (report everything)
+        self.named: dict[str, dict[str, str]] = {}  # directory -> {abs file: as given}
+        self.walked: set[str] = set()  # directories whose subtree a /... pattern has walked
+
+    def scan(self, ab: str, strict: bool = True) -> _DirScan:
+        """ab's files; strict: a bad constraint in one of them is an error (a directory that
+        is analyzed as a whole), else only context for files named on their own."""
+        if ab not in self.scans:
+            self.scans[ab] = _scan_dir(ab, self.ctx)
+        sc = self.scans[ab]
+        if strict and sc.error:
+            raise UsageError(sc.error)
+        return sc
+
+    def add_file(self, given: str) -> None:
+        if not given.endswith(".go"):
+            raise UsageError(f"{given}: not a .go file")
+        ab = os.path.abspath(given)
+        d = os.path.dirname(ab)
+        self.order.setdefault(d)
+        self.named.setdefault(d, {}).setdefault(ab, given)
+
+    def add_tree(self, base: str) -> None:
+        for root, dirs, _files in os.walk(base):
+            ab = os.path.abspath(root)
+            if ab in self.walked:  # an earlier pattern walked this subtree
+                dirs[:] = []
+                continue
+            self.walked.add(ab)
+            dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith((".", "_")))
+            if self.scan(ab).files:  # all excluded by build constraints: skipped, as go vet ./... does
+                self.order.setdefault(ab)
+                self.whole.add(ab)
+
+    def add_dir(self, base: str) -> None:
+        ab = os.path.abspath(base)
+        sc = self.scan(ab)
+        if not sc.had_go:
+            raise UsageError(f"{base}: no Go files")
+        if not sc.files:
+            raise UsageError(f"{base}: build constraints exclude all Go files in {ab}")
+        self.order.setdefault(ab)
+        self.whole.add(ab)
+
+    def _named_files(self, d: str) -> set[str]:
+        """The files named in d that the build would take (whatever their constraints), or an
+        error when d was not requested as a whole and none is taken."""
         keep: set[str] = set()
         dropped: list[str] = []
-        for ab, given in named.get(d, {}).items():
+        for ab, given in self.named.get(d, {}).items():
             try:
-                ok = buildtags.file_matches(ab, ctx, all_files=True)
+                ok = buildtags.file_matches(ab, self.ctx, all_files=True)
             except buildtags.ConstraintError as e:
                 raise UsageError(f"{given}: {e}") from None
             except OSError:
@@ -156,14 +171,20 @@ def expand_patterns(patterns: list[str]) -> list[PackageInput]:
                 keep.add(ab)
             else:
                 dropped.append(given)
-        if d not in whole and not keep:
+        if d not in self.whole and not keep:
             first = dropped[0]
             if not buildtags.name_ok(first):
                 raise UsageError(f"{first}: no Go files (go ignores files whose names start with _ or .)")
             raise UsageError(f"{first}: build constraints exclude all Go files in {d}")
-        files = sorted(set(scan(d).files) | keep)  # files named explicitly join the package
-        out.append(PackageInput(d, files, None if d in whole else keep))
-    return out
+        return keep
+
+    def inputs(self) -> list[PackageInput]:
+        out: list[PackageInput] = []
+        for d in self.order:
+            keep = self._named_files(d)
+            files = sorted(set(self.scan(d, strict=False).files) | keep)  # files named explicitly join the package
+            out.append(PackageInput(d, files, None if d in self.whole else keep))
+        return out
 
 
 def _load(path: str) -> GoFile:
