@@ -570,3 +570,16 @@ def test_overlay_with_an_unwritable_home_is_a_clean_error(tmp_path):
     _no_traceback(r)
     ok = rehab("overlay", "-o", str(tmp_path / "ov.json"), ".", cwd=m, env=env)  # the way out it names
     assert ok.returncode == 0 and json.loads((tmp_path / "ov.json").read_text())["Replace"], ok.stderr
+
+
+def test_a_runtime_dir_prepared_by_someone_else_is_not_used(shared_tmp, other_user):
+    """Another user pre-creates our compile server's socket directory: we never listen or
+    connect there (no server: slower, never theirs), and say so."""
+    rt = shared_tmp / "run"
+    rt.mkdir()
+    os.chmod(rt, 0o1777)
+    _as(other_user, f"mkdir -m 0777 {rt}/toolexec-rehab")
+    m = _module(shared_tmp, "m")
+    r = rehab("check", ".", cwd=m, env={"XDG_RUNTIME_DIR": str(rt)})
+    assert r.returncode == 1 and "not a private directory of yours" in r.stderr, r.stderr
+    assert list((rt / "toolexec-rehab").iterdir()) == []

@@ -46,6 +46,10 @@ def _runtime_dir() -> str | None:
         return None
     st = os.lstat(d)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+        from ..paths import warn_once  # (someone else made it: no server for us, said once)
+
+        warn_once(f"{d} is not a private directory of yours (owner uid {st.st_uid}, mode "
+                  f"{stat.S_IMODE(st.st_mode):04o}); no compile server (slower builds) until it is removed")
         return None
     return d
 
