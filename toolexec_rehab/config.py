@@ -326,60 +326,8 @@ def parse(raw: bytes, path: str, root: str | None = None) -> Config:
     if root_node is None:
         return cfg
     p = _Parser(path, root)
-    base = os.path.dirname(path)
     for key, val in p.mapping(root_node, "the config file"):
-        k = key.value
-        if k == "rules":
-            for rk, rv in p.mapping(val, "rules"):
-                cfg.rules[rk.value] = p.rule_setting(rk.value, rv)
-        elif k == "packages":
-            for pk, pv in p.mapping(val, "packages"):
-                if pk.value == "include":
-                    cfg.include = p.strings(pv, "packages.include")
-                elif pk.value == "exclude":
-                    cfg.exclude = p.strings(pv, "packages.exclude")
-                else:
-                    p.unknown(pk, "packages", ("include", "exclude"))
-        elif k == "rule_dirs":
-            for node in p.nodes(val, "rule_dirs"):
-                d = p.inside(node, os.path.normpath(os.path.join(base, p.string(node, "rule_dirs"))), "rule_dirs")
-                if not os.path.isdir(d):
-                    p.fail(node, f"rule_dirs: {d}: no such directory")
-                (cfg.repo_rule_dirs if root is not None else cfg.rule_dirs).append(d)
-        elif k == "audit_log":
-            log = p.inside(val, os.path.normpath(os.path.join(base, p.string(val, "audit_log"))), "audit_log")
-            if root is not None and (os.sep + ".git" + os.sep) in (os.path.realpath(log) + os.sep):
-                p.fail(val, "audit_log: a repository's config may not write into .git")
-            cfg.audit_log = log
-        elif k == "repo_rules":
-            if root is not None:
-                p.fail(key, "repo_rules: only your own config (~/.config/toolexec-rehab/config.yaml) may say "
-                            "whether repositories' rules are used")
-            cfg.repo_rules = p.boolean(val, "repo_rules")
-        elif k == "build":
-            for bk, bv in p.mapping(val, "build"):
-                b = bk.value
-                if b == "fix":
-                    v = p.string(bv, "build.fix").lower()
-                    if v in _TRUE:
-                        v = "on"
-                    elif v in _FALSE:
-                        v = "off"
-                    if v not in FIX_POLICIES:
-                        raise ConfigError(f"{path}:{_line(bv)}: build.fix: {v!r}: must be on, off or confirmed")
-                    cfg.build.fix = v
-                elif b == "instrument":
-                    cfg.build.instrument = p.boolean(bv, "build.instrument")
-                elif b == "trace":
-                    cfg.build.trace = p.inside(bv, os.path.normpath(os.path.join(base, p.string(bv, "build.trace"))),
-                                               "build.trace")
-                elif b == "audit":
-                    cfg.build.audit = p.boolean(bv, "build.audit")
-                else:
-                    p.unknown(bk, "build", ("fix", "instrument", "trace", "audit"))
-        else:
-            known = ("rules", "packages", "rule_dirs", "audit_log", "build") + (("repo_rules",) if root is None else ())
-            p.unknown(key, "the top level", known)
+        p.top_level(cfg, key, val)
     return cfg
 
 
@@ -388,8 +336,88 @@ def _line(node) -> int:
 
 
 class _Parser:
+    """Checks a config file's YAML nodes: every error is ConfigError `path:line: ...`. With
+    root (a repository's config), every path it names must lie inside root."""
+
+    # the top-level keys: the method that reads each into the Config
+    _TOP_LEVEL = {"rules": "_rules", "packages": "_packages", "rule_dirs": "_rule_dirs",
+                  "audit_log": "_audit_log", "repo_rules": "_repo_rules", "build": "_build"}
+    _BUILD = {"fix": "_build_fix", "instrument": "_build_instrument", "trace": "_build_trace",
+              "audit": "_build_audit"}
+
     def __init__(self, path: str, root: str | None = None):
         self.path, self.root = path, root
+        self.base = os.path.dirname(path)  # what relative paths in the file are relative to
+
+    def top_level(self, cfg: Config, key, val) -> None:
+        method = self._TOP_LEVEL.get(key.value)
+        if method is None:
+            known = ("rules", "packages", "rule_dirs", "audit_log", "build") + \
+                (("repo_rules",) if self.root is None else ())
+            self.unknown(key, "the top level", known)  # raises
+        getattr(self, method)(cfg, key, val)
+
+    def _rules(self, cfg: Config, key, val) -> None:
+        for rk, rv in self.mapping(val, "rules"):
+            cfg.rules[rk.value] = self.rule_setting(rk.value, rv)
+
+    def _packages(self, cfg: Config, key, val) -> None:
+        for pk, pv in self.mapping(val, "packages"):
+            if pk.value == "include":
+                cfg.include = self.strings(pv, "packages.include")
+            elif pk.value == "exclude":
+                cfg.exclude = self.strings(pv, "packages.exclude")
+            else:
+                self.unknown(pk, "packages", ("include", "exclude"))
+
+    def _path(self, node, what: str) -> str:
+        """A path the file names (relative to the file), confined to the module root."""
+        return self.inside(node, os.path.normpath(os.path.join(self.base, self.string(node, what))), what)
+
+    def _rule_dirs(self, cfg: Config, key, val) -> None:
+        for node in self.nodes(val, "rule_dirs"):
+            d = self._path(node, "rule_dirs")
+            if not os.path.isdir(d):
+                self.fail(node, f"rule_dirs: {d}: no such directory")
+            (cfg.repo_rule_dirs if self.root is not None else cfg.rule_dirs).append(d)
+
+    def _audit_log(self, cfg: Config, key, val) -> None:
+        log = self._path(val, "audit_log")
+        if self.root is not None and (os.sep + ".git" + os.sep) in (os.path.realpath(log) + os.sep):
+            self.fail(val, "audit_log: a repository's config may not write into .git")
+        cfg.audit_log = log
+
+    def _repo_rules(self, cfg: Config, key, val) -> None:
+        if self.root is not None:
+            self.fail(key, "repo_rules: only your own config (~/.config/toolexec-rehab/config.yaml) may say "
+                           "whether repositories' rules are used")
+        cfg.repo_rules = self.boolean(val, "repo_rules")
+
+    def _build(self, cfg: Config, key, val) -> None:
+        for bk, bv in self.mapping(val, "build"):
+            method = self._BUILD.get(bk.value)
+            if method is None:
+                self.unknown(bk, "build", ("fix", "instrument", "trace", "audit"))  # raises
+            getattr(self, method)(cfg.build, bv)
+
+    def _build_fix(self, build: BuildSettings, node) -> None:
+        v = self.string(node, "build.fix").lower()
+        if v in _TRUE:
+            v = "on"
+        elif v in _FALSE:
+            v = "off"
+        if v not in FIX_POLICIES:
+            self.fail(node, f"build.fix: {v!r}: must be on, off or confirmed")
+        build.fix = v
+
+    def _build_instrument(self, build: BuildSettings, node) -> None:
+        build.instrument = self.boolean(node, "build.instrument")
+
+    def _build_trace(self, build: BuildSettings, node) -> None:
+        build.trace = self._path(node, "build.trace")
+
+    def _build_audit(self, build: BuildSettings, node) -> None:
+        build.audit = self.boolean(node, "build.audit")
 
     def inside(self, node, path: str, what: str) -> str:
         """A repository's config may only name paths inside its repository (symbolic links

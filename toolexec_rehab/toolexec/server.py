@@ -145,18 +145,43 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     code, the rules and templates, the config files, the trace, GOROOT/VERSION, with
     `cat C... | cksum` of them (S) - a content check, so a file restored with an old mtime
     is still seen. None: not cacheable."""
-    import subprocess
-
     from .. import config as C
-    from ..paths import builtin_dirs, find_upward
-    from ..rules.dirs import extra_rule_dirs
-    from ..settings import VARS
 
     tool = argv[0]
     cwd = os.environ.get("PWD") or os.getcwd()
     if not os.path.isabs(cwd) or os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
         return None
-    lines = [f"K {tool}|{cwd}"]
+    settings = _vfull_settings()
+    if settings is None:
+        return None
+    lines = [f"K {tool}|{cwd}", *settings]
+    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    if not os.path.isfile(os.path.join(goroot, "VERSION")):
+        return None  # a devel toolchain: no cheap identity for the compiler
+    files = [os.path.join(goroot, "VERSION")]
+    _vfull_dirs(lines, files)
+    _vfull_config_files(cwd, lines, files)
+    trace = C.load_config().trace()
+    if trace:
+        if not os.path.isfile(trace):
+            return None
+        files.append(os.path.abspath(trace))
+    if any("\n" in f for f in files) or any("\n" in x for x in lines):
+        return None
+    lines += [f"C {f}" for f in files]
+    sums = _vfull_cksum(files)
+    if sums is None:
+        return None
+    lines.append(f"S {sums}")
+    return "\n".join(lines) + "\n"
+
+
+def _vfull_settings() -> list[str] | None:
+    """The E lines (every REHAB_* setting but the internal ones, set or not) and the R line
+    (the names of the REHAB_* variables set); None when a value or a name cannot be cached."""
+    from ..settings import VARS
+
+    lines = []
     for k, var in VARS.items():
         if var.kind == "internal":
             continue
@@ -168,44 +193,51 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     if any(not k.replace("_", "").isalnum() for k in names):
         return None
     lines.append("R " + " ".join(names))
-    files: list[str] = []
-    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
-    if not os.path.isfile(os.path.join(goroot, "VERSION")):
-        return None  # a devel toolchain: no cheap identity for the compiler
-    files.append(os.path.join(goroot, "VERSION"))
+    return lines
+
+
+def _vfull_dirs(lines: list[str], files: list[str]) -> None:
+    """Our code, the shipped rules and templates, the extra rule and template directories:
+    N for one that does not exist, L with the entry count of each directory in it, and its
+    files (no bytecode) to `files`."""
+    from ..paths import builtin_dirs
+    from ..rules.dirs import extra_rule_dirs
+
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dirs = [here] + list(builtin_dirs())
     for p, t, _root in extra_rule_dirs():
         dirs += [p, t]
-    seen = set()
+    seen: set[str] = set()
     for d in dirs:
         if not os.path.isdir(d):
             lines.append(f"N {d}")
-        for root, subdirs, names in os.walk(d):
-            subdirs[:] = sorted(x for x in subdirs if x != "__pycache__")
-            if root in seen:
-                continue
-            seen.add(root)
-            files += [os.path.join(root, n) for n in sorted(names) if not n.endswith((".pyc", ".pyo"))]
-            n = len([x for x in os.listdir(root) if x != "__pycache__"])
-            lines.append(f"L {root} {n + (1 if '__pycache__' in os.listdir(root) else 0)}")  # added or removed
-    # the config files: the one in effect, or the ones that would be read if they appeared
+        _vfull_walk(d, seen, lines, files)
+
+
+def _vfull_walk(d: str, seen: set[str], lines: list[str], files: list[str]) -> None:
+    for root, subdirs, names in os.walk(d):
+        subdirs[:] = sorted(x for x in subdirs if x != "__pycache__")
+        if root in seen:
+            continue
+        seen.add(root)
+        files += [os.path.join(root, n) for n in sorted(names) if not n.endswith((".pyc", ".pyo"))]
+        n = len([x for x in os.listdir(root) if x != "__pycache__"])
+        lines.append(f"L {root} {n + (1 if '__pycache__' in os.listdir(root) else 0)}")  # added or removed
+
+
+def _vfull_config_files(cwd: str, lines: list[str], files: list[str]) -> None:
+    """The config files: the one in effect (to `files`), or the ones that would be read if
+    they appeared (N); without REHAB_CONFIG, the go.mod files that would move the module root
+    (N) too."""
+    from .. import config as C
+
     explicit = os.environ.get("REHAB_CONFIG", "").strip()
     cands = [C.user_config_path()]
     if not explicit:
         repo = C.repo_config_path(cwd)
         if repo:
             cands.append(repo)
-        top = find_upward(cwd, "go.mod")
-        d = cwd
-        while True:  # a go.mod appearing nearer would move the module root
-            if d == top:
-                break
-            lines.append(f"N {os.path.join(d, 'go.mod')}")
-            parent = os.path.dirname(d)
-            if parent == d:
-                break
-            d = parent
+        lines += _vfull_nearer_go_mods(cwd)
     elif explicit.lower() not in ("off", "none"):
         cands.append(os.path.abspath(explicit))
     for cand in cands:
@@ -213,19 +245,33 @@ def vfull_cache_head(argv: list[str]) -> str | None:
             files.append(cand)
         else:
             lines.append(f"N {cand}")
-    trace = C.load_config().trace()
-    if trace:
-        if not os.path.isfile(trace):
-            return None
-        files.append(os.path.abspath(trace))
-    if any("\n" in f for f in files) or any("\n" in x for x in lines):
-        return None
-    lines += [f"C {f}" for f in files]
+
+
+def _vfull_nearer_go_mods(cwd: str) -> list[str]:
+    """N for a go.mod in cwd or a directory above it, below the module root: one appearing
+    nearer would move the module root."""
+    from ..paths import find_upward
+
+    top = find_upward(cwd, "go.mod")
+    out = []
+    d = cwd
+    while d != top:
+        out.append(f"N {os.path.join(d, 'go.mod')}")
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return out
+
+
+def _vfull_cksum(files: list[str]) -> str | None:
+    """`cat FILES | cksum` (the S line), None when it fails."""
+    import subprocess
+
     r = subprocess.run(["sh", "-c", 'cat -- "$@" | cksum', "sh", *files], capture_output=True, text=True)
     if r.returncode != 0 or not r.stdout.strip():
         return None
-    lines.append(f"S {r.stdout.strip()}")
-    return "\n".join(lines) + "\n"
+    return r.stdout.strip()
 
 
 # hang-up only: POLLIN is the client's next protocol message ({"ok": True} after a kill)
