@@ -43,7 +43,7 @@ def run(analyzer: Analyzer, pkgdir: str, check_golden: bool = True) -> Result:
         findings.extend(fs)
         if check_golden:
             for gf in pkg.files:
-                res = apply_fixes(gf, [x for x in fs if x.file is gf])
+                res = apply_fixes(gf, [x for x in fs if x.path == gf.path])
                 golden = gf.path + ".golden"
                 new = res.new_src if res.new_src is not None else gf.src
                 if os.path.exists(golden):
@@ -57,12 +57,12 @@ def run(analyzer: Analyzer, pkgdir: str, check_golden: bool = True) -> Result:
     remaining = set(expected)
     for fd in findings:
         text = f"{fd.message} ({fd.rule})"
-        hit = next((e for e in sorted(remaining) if e[0] == fd.file.path and e[1] == fd.line and re.search(e[2], text)), None)
+        hit = next((e for e in sorted(remaining) if e[0] == fd.path and e[1] == fd.line and re.search(e[2], text)), None)
         if hit:
             remaining.discard(hit)
             matched += 1
         else:
-            unexpected.append((fd.file.path, fd.line, text))
+            unexpected.append((fd.path, fd.line, text))
     return Result(sorted(remaining), unexpected, matched, golden_diffs, findings)
 
 

@@ -172,6 +172,15 @@ BAD_RULES = {
                   ":6: bad tree-sitter query"),
     "bad-cond": ("id: bad-cond\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(identifier) @call'\n"
                  "  conditions:\n    - nope: {}\n", ":8: unknown condition 'nope'"),
+    # a condition without what it reads: refused when loaded, not a KeyError at analysis time
+    "leaks-alone": ("id: leaks-alone\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(call_expression) @call'\n"
+                    "  conditions:\n    - callee: {any_of: [os.Open]}\n    - leaks: {}\n",
+                    ":9: condition 'leaks' needs always_leaks, close, discarded, err, function, handle, stmt, var, "
+                    "which no condition before it provides: put 'resource' before it"),
+    "bad-placement": ("id: bad-placement\nsummary: s\nrationale: r\nmessage: m\nmatch:\n"
+                      "  query: '(call_expression) @call'\n  conditions:\n    - callee: {any_of: [os.Open]}\n"
+                      "fix:\n  template: x.go.j2\n  placement: after-statement\n",
+                      ":11: fix placement 'after-statement' needs stmt, which none of the rule's conditions provides"),
 }
 
 
@@ -185,6 +194,36 @@ def test_bad_rule_file_names_file_and_line(tmp_path, name):
     r = rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"{rules}/{name}.yaml{expect}" in r.stderr, r.stderr
+
+
+def test_rules_validate_names_a_condition_that_lacks_its_inputs(tmp_path):
+    """`rules validate DIR`: a rule that uses `leaks` with no `resource` before it is refused with
+    file:line and what is missing (by `check` too); in the right order the same rule validates."""
+    rules = tmp_path / "myrules"
+    (rules / "templates").mkdir(parents=True)
+    (rules / "templates" / "my-file-rule.go.j2").write_text("; defer {{ handle }}.Close()\n")
+    head = ("id: my-file-rule\nsummary: s\nrationale: r\nmessage: \"{{ handle }} is not closed\"\nmatch:\n"
+            "  query: |\n    (call_expression) @call\n  conditions:\n"
+            "    - callee: {any_of: [os.Open]}\n")
+    tail = ("fix:\n  template: my-file-rule.go.j2\n  placement: after-error-check\nexamples:\n"
+            "  - signature: \"func example(name string) error\"\n    before: |\n"
+            "      f, err := os.Open(name)\n      if err != nil {\n      \treturn err\n      }\n"
+            "      _, err = f.Stat()\n      return err\n"
+            "    after: |\n"
+            "      f, err := os.Open(name)\n      if err != nil {\n      \treturn err\n      }; defer f.Close()\n"
+            "      _, err = f.Stat()\n      return err\n")
+    y = rules / "my-file-rule.yaml"
+    y.write_text(head + "    - leaks: {}\n    - resource: {type: \"*os.File\"}\n" + tail)
+    r = rehab("rules", "validate", str(rules))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{y}:10: condition 'leaks' needs" in r.stderr and "put 'resource' before it" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "KeyError" not in r.stderr, r.stderr
+    _mod(tmp_path)
+    r = rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
+    assert r.returncode == 2 and f"{y}:10: condition 'leaks' needs" in r.stderr, r.stderr
+    y.write_text(head + "    - resource: {type: \"*os.File\"}\n    - leaks: {}\n" + tail)
+    r = rehab("rules", "validate", str(rules))
+    assert r.returncode == 0 and "ok  my-file-rule" in r.stdout, r.stdout + r.stderr
 
 
 def test_readme_rule_example_works(tmp_path):

@@ -87,7 +87,7 @@ def _fix_once(path: str, src: bytes, source: bool, ruleset: str = "all"):
     """Analyze one file as its own package; apply the fixes."""
     gf = load_file(path, src, origin=path)
     findings = _analyzer(source, ruleset).analyze(Package([gf]))
-    res = apply_fixes(gf, [x for x in findings if x.file is gf])
+    res = apply_fixes(gf, [x for x in findings if x.path == gf.path])
     return gf, findings, res
 
 

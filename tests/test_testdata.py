@@ -58,9 +58,9 @@ def test_fixing_twice_is_fixing_once(pkg, tmp_path):
     for pkgobj in build_packages(PackageInput(str(d), files)):
         fs = analyzer.analyze(pkgobj)
         for gf in pkgobj.files:
-            res = apply_fixes(gf, [x for x in fs if x.file is gf])
+            res = apply_fixes(gf, [x for x in fs if x.path == gf.path])
             if res.new_src is not None:
                 open(gf.path, "wb").write(res.new_src)
     for pkgobj in build_packages(PackageInput(str(d), files)):
         again = [x for x in analyzer.analyze(pkgobj) if x.fix]
-        assert not again, [(x.file.path, x.line, x.rule) for x in again]
+        assert not again, [(x.path, x.line, x.rule) for x in again]

@@ -128,22 +128,24 @@ def cmd_check(args) -> int:
         return 2
     findings = run.findings
     if args.format == "json":
-        json.dump([f.to_json(PL.display(f.file.origin)) for f in findings], sys.stdout, indent=2)
+        json.dump([f.to_json(PL.display(f.origin)) for f in findings], sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.format == "sarif":
         from .output.sarif import render
 
+        files = run.files()
+
         def source_fix(fd):
             try:
-                return PL.source_fix(fd)
+                return PL.source_fix(fd, files)
             except Exception:  # noqa: BLE001 - fall back to the byte edits
                 return None
 
-        json.dump(render(findings, run.rules, PL.display, source_fix=source_fix), sys.stdout, indent=2)
+        json.dump(render(findings, run.rules, PL.display, source_fix=source_fix, files=files), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for f in findings:
-            print(f"{PL.display(f.file.origin)}:{f.line}:{f.column}: {f.message} ({f.rule})")
+            print(f"{PL.display(f.origin)}:{f.line}:{f.column}: {f.message} ({f.rule})")
     return 1 if findings else 0
 
 
@@ -174,7 +176,7 @@ def _fixes(args, label: str):
     if run.errors:
         raise UsageError("cannot fix files with syntax errors:\n" + "\n".join(run.errors))
     only = _trace_ids(getattr(args, "from_trace", None))
-    return run, PL.fixed_files(run.findings, only, run)
+    return run, PL.fixed_files(run.findings, run.files(), only, run)
 
 
 def cmd_fix(args) -> int:
@@ -203,7 +205,7 @@ def cmd_fix(args) -> int:
         with open(ff.file.origin, "rb") as fh:
             if fh.read() != ff.file.src:
                 raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
-        entries += [PL.audit_entry(fd) for fd in ff.applied]
+        entries += [PL.audit_entry(fd, ff.file) for fd in ff.applied]
         modes[ff.file.origin] = st.st_mode & 0o7777
     log = run.cfg.audit_path() if entries else None
     if entries:
@@ -347,18 +349,20 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
         raise UsageError(f"{node_id}: no such finding in {' '.join(patterns) or './...'} "
                          "(node ids come from `check`; the code may have changed since)")
     fd = hits[0]
+    files = run.files()
+    gf = files[fd.path]
     lr = next(r for r in run.rules if r.id == fd.rule)
-    path = PL.display(fd.file.origin)
+    path = PL.display(fd.origin)
     print(f"{node_id}: {fd.rule} ({fd.severity})")
-    print(f"  at:       {path}:{fd.line}:{fd.column} in {fd.func or 'package scope'}")
+    print(f"  at:       {path}:{fd.line}:{fd.column} in {fd.function or 'package scope'}")
     print(f"  message:  {fd.message}")
     print(f"  rule:     {lr.rule.summary}")
-    lines = fd.file.src.decode("utf-8", "replace").splitlines()
-    row = fd.node.start_point[0]
+    lines = gf.src.decode("utf-8", "replace").splitlines()
+    row = gf.src.count(b"\n", 0, fd.start)
     print("  source:")
     for i in range(max(0, row - 2), min(len(lines), row + 3)):
         mark = ">" if i == row else " "
-        print(f"   {mark}{fd.file.orig_line(i):5} | {lines[i]}")
+        print(f"   {mark}{gf.orig_line(i):5} | {lines[i]}")
     ev = fd.evidence or {}
     print("  evidence:")
     if ev.get("callee"):
@@ -374,10 +378,10 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
     if ev.get("in_loop"):
         print("    acquired inside a loop")
     if fd.fix:
-        new = PL.source_fix(fd)
+        new = PL.source_fix(fd, files)
         if new is not None:
             print("  fix (before/after):")
-            for line in PL.unified_diff(fd.file.origin, fd.file.src, new).splitlines()[2:]:
+            for line in PL.unified_diff(fd.origin, gf.src, new).splitlines()[2:]:
                 print(f"    {line}")
     else:
         print(f"  not fixed: {fd.why_no_fix or 'no fix'}")

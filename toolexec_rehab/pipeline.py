@@ -11,12 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_env_goroot
 from .config import Config, load_config, package_selected
 from .golang.package import GoFile, find_module
-from .rules.engine import Finding, apply_fixes
+from .rules.diagnostic import Diagnostic
+from .rules.engine import apply_fixes
 from .rules.loader import LoadedRule, all_rules
 
 
@@ -81,10 +83,14 @@ class Progress:
 class Run:
     cfg: Config
     rules: list[LoadedRule]
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Diagnostic] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     analyzer: Analyzer | None = None
     packages: list = field(default_factory=list)  # golang.package.Package, as analyzed
+
+    def files(self) -> dict[str, GoFile]:
+        """Every analyzed file by its path (a Diagnostic's `path`)."""
+        return {f.path: f for pkg in self.packages for f in pkg.files}
 
 
 def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool = False,
@@ -118,7 +124,7 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
     if helper:
         run.findings.extend(helper.join(run.packages, analyzer))
     print_warnings(analyzer)
-    run.findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
+    run.findings.sort(key=lambda x: (x.origin, x.line, x.column, x.rule))
     return run
 
 
@@ -136,9 +142,9 @@ def _reported(inp) -> set[str]:
 class _Helper:
     """A second process (fork) that analyzes about half of the files, by size, on the second
     core: `check` of a real module spends most of its time in the analysis (cobra: ~0.5 MB,
-    ~130 ms), which is per file once a package's files are parsed. Its findings come back as
-    plain records and are attached to this process's own parse of the same files (same bytes,
-    same tree). Any failure of the helper: this process analyzes those files itself.
+    ~130 ms), which is per file once a package's files are parsed. Its diagnostics are plain
+    data (no tree nodes): they come back pickled, as they are. Any failure of the helper:
+    this process analyzes those files itself.
     REHAB_JOBS=1 turns it off."""
 
     MIN_BYTES = 192 * 1024  # below this a fork costs more than it saves
@@ -192,21 +198,17 @@ class _Helper:
 
     @staticmethod
     def _work(w: int, inputs, analyzer, theirs: set[str]) -> None:
-        import dataclasses
         import pickle
 
         try:
-            recs = []
+            diags = []
             for inp in inputs:
                 mine = _reported(inp) & theirs
                 if not mine:
                     continue
                 for pkg in build_packages(inp):
-                    for fd in analyzer.analyze(pkg, mine):
-                        fields = {x.name: getattr(fd, x.name) for x in dataclasses.fields(fd)
-                                  if x.name not in ("file", "node")}
-                        recs.append((fd.file.path, fd.node.start_byte, fd.node.end_byte, fd.node.type, fields))
-            data = pickle.dumps((recs, list(analyzer.engine.warnings)), protocol=pickle.HIGHEST_PROTOCOL)
+                    diags.extend(analyzer.analyze(pkg, mine))
+            data = pickle.dumps((diags, list(analyzer.engine.warnings)), protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
             while view:
                 view = view[os.write(w, view):]
@@ -214,7 +216,7 @@ class _Helper:
             pass
         os._exit(0)
 
-    def join(self, packages, analyzer) -> list[Finding]:
+    def join(self, packages, analyzer) -> list[Diagnostic]:
         import pickle
 
         chunks = []
@@ -227,25 +229,16 @@ class _Helper:
         finally:
             os.close(self.fd)
             _, status = os.waitpid(self.pid, 0)
-        files = {f.path: f for pkg in packages for f in pkg.files}
         try:
             if status != 0 or not chunks:
                 raise ValueError("helper failed")
-            out = []
-            recs, warnings = pickle.loads(b"".join(chunks))
+            diags, warnings = pickle.loads(b"".join(chunks))
+            if not all(isinstance(d, Diagnostic) for d in diags):
+                raise ValueError("helper sent something else")
             for w in warnings:
                 if w not in analyzer.engine.warnings:
                     analyzer.engine.warnings.append(w)
-            for path, start, end, ntype, fields in recs:
-                f = files[path]
-                node = f.root.descendant_for_byte_range(start, end)
-                while node is not None and not (node.type == ntype and node.start_byte == start
-                                                and node.end_byte == end):
-                    node = node.parent
-                if node is None:
-                    raise ValueError(f"{path}: no {ntype} at {start}-{end}")
-                out.append(Finding(file=f, node=node, **fields))
-            return out
+            return diags
         except Exception:  # noqa: BLE001 - do the helper's share here
             out = []
             for pkg in packages:
@@ -271,17 +264,18 @@ display = _display
 
 # ------------------------------------------------------------------ fixes
 
-def patch_hash(fd: Finding) -> str:
+def patch_hash(fd: Diagnostic) -> str:
     """Identifies one fix: the file and its byte edits."""
-    h = hashlib.sha256(fd.file.origin.encode() + b"\0")
-    for e in sorted(fd.fix or []):
+    h = hashlib.sha256(fd.origin.encode() + b"\0")
+    for e in sorted(fd.edits):
         h.update(f"{e.start}:{e.end}:".encode() + e.text.encode() + b"\0")
     return "sha256:" + h.hexdigest()
 
 
-def audit_entry(fd: Finding) -> dict:
-    """What the audit log records of one applied fix (audit.append adds time, user, chain)."""
-    return {"rule": fd.rule, "node_id": fd.node_id, "file": fd.file.id_path(), "line": fd.line,
+def audit_entry(fd: Diagnostic, f: GoFile) -> dict:
+    """What the audit log records of one applied fix (audit.append adds time, user, chain);
+    f: the diagnostic's file."""
+    return {"rule": fd.rule, "node_id": fd.node_id, "file": f.id_path(), "line": fd.line,
             "patch_hash": patch_hash(fd)}
 
 
@@ -289,22 +283,24 @@ def audit_entry(fd: Finding) -> dict:
 class FixedFile:
     file: GoFile
     new_src: bytes
-    applied: list[Finding]
-    rejected: list[tuple[Finding, str]]
+    applied: list[Diagnostic]
+    rejected: list[tuple[Diagnostic, str]]
 
 
 MAX_ROUNDS = 4
 
 
-def fixed_files(findings: list[Finding], only_ids: set[str] | None = None, run: Run | None = None) -> list[FixedFile]:
-    """Apply every fix (line-preserving); one entry per changed file.
+def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_ids: set[str] | None = None,
+                run: Run | None = None) -> list[FixedFile]:
+    """Apply every fix (line-preserving); one entry per changed file. files: the diagnostics'
+    files by path (Run.files()).
 
     With `run`, fix to a fixpoint: a fix can create what another rule fixes (the opt-in
     unchecked-error fix adds an early `return err` that skips a later Close), so the
     changed packages are analyzed again and fixed again, up to MAX_ROUNDS, and fixing the
     result finds nothing more. Not with `only_ids`: a trace confirmed only the sites it saw.
     """
-    out = _apply_round(findings, only_ids)
+    out = _apply_round(findings, files, only_ids)
     if run is None or run.analyzer is None or only_ids is not None or not out:
         return out
     from .golang.package import Package, load_file
@@ -312,12 +308,12 @@ def fixed_files(findings: list[Finding], only_ids: set[str] | None = None, run: 
     state = {ff.file.path: ff for ff in out}
     for _ in range(MAX_ROUNDS - 1):
         current = {p: load_file(p, ff.new_src, origin=ff.file.origin) for p, ff in state.items()}
-        again: list[Finding] = []
+        again: list[Diagnostic] = []
         for pkg in run.packages:
             if any(f.path in current for f in pkg.files):
                 pkg2 = Package([current.get(f.path, f) for f in pkg.files])
-                again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.file.path in current]
-        more = _apply_round(again, None)
+                again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.path in current]
+        more = _apply_round(again, current, None)
         if not more:
             break
         for ff in more:
@@ -331,14 +327,13 @@ def fixed_files(findings: list[Finding], only_ids: set[str] | None = None, run: 
     return sorted(state.values(), key=lambda x: x.file.origin)
 
 
-def _apply_round(findings: list[Finding], only_ids: set[str] | None) -> list[FixedFile]:
-    by_file: dict[int, list[Finding]] = {}
-    files: dict[int, GoFile] = {}
+def _apply_round(findings: list[Diagnostic], files: Mapping[str, GoFile],
+                 only_ids: set[str] | None) -> list[FixedFile]:
+    by_file: dict[str, list[Diagnostic]] = {}
     for fd in findings:
         if not fd.fix or (only_ids is not None and fd.node_id not in only_ids):
             continue
-        by_file.setdefault(id(fd.file), []).append(fd)
-        files[id(fd.file)] = fd.file
+        by_file.setdefault(fd.path, []).append(fd)
     out = []
     for k, fds in by_file.items():
         res = apply_fixes(files[k], fds)
@@ -379,9 +374,9 @@ def source_form(ff: FixedFile) -> bytes:
     return gofmt(ff.new_src, ff.file.origin) if clean else ff.new_src
 
 
-def source_fix(fd: Finding) -> bytes | None:
+def source_fix(fd: Diagnostic, files: Mapping[str, GoFile]) -> bytes | None:
     """The file as `fix` would write it with only this finding fixed (None: the fix did not apply)."""
-    ffs = fixed_files([fd])
+    ffs = fixed_files([fd], files)
     return source_form(ffs[0]) if ffs else None
 
 

@@ -232,50 +232,44 @@ def _posn(path: str, line: int, col: int) -> str:
     return f"{path}:{line}:{col}"
 
 
-def _describe(edits) -> str:
-    from .output.sarif import _describe as describe
-
-    return describe(edits)
-
-
 def _json_tree(cfg: dict, findings) -> dict:
     per_rule: dict[str, list] = {}
     for fd in findings:
-        f = fd.file
         d = {
             "category": fd.rule,
-            "posn": _posn(f.origin, fd.line, fd.column),
-            "end": _posn(f.origin, fd.end_line, fd.end_column),
+            "posn": _posn(fd.origin, fd.line, fd.column),
+            "end": _posn(fd.origin, fd.end_line, fd.end_column),
             "message": f"{fd.message} ({fd.rule})",
         }
-        if fd.fix and f.path == f.origin:
+        if fd.fix and fd.path == fd.origin:
             d["suggested_fixes"] = [{
-                "message": _describe(fd.fix),
-                "edits": [{"filename": f.origin, "start": e.start, "end": e.end, "new": e.text}
-                          for e in sorted(fd.fix)],
+                "message": fd.fix.message,
+                "edits": [{"filename": fd.origin, "start": e.start, "end": e.end, "new": e.text}
+                          for e in sorted(fd.fix.edits)],
             }]
         per_rule.setdefault(fd.rule, []).append(d)
     return {cfg.get("ID") or cfg.get("ImportPath") or "?": per_rule} if per_rule else {}
 
 
-def _context(fd, n: int) -> list[str]:
-    lines = fd.file.src.decode("utf-8", "replace").split("\n")
-    first, last = fd.node.start_point[0], fd.node.end_point[0]
+def _context(fd, f, n: int) -> list[str]:
+    """n lines of context around the diagnostic; f: its file (GoFile)."""
+    lines = f.src.decode("utf-8", "replace").split("\n")
+    first, last = f.src.count(b"\n", 0, fd.start), f.src.count(b"\n", 0, fd.end)
     out = []
     for i in range(first - n, last + n + 1):
         if 0 <= i < len(lines):
-            out.append(f"{fd.file.orig_line(i)}\t{lines[i]}")
+            out.append(f"{f.orig_line(i)}\t{lines[i]}")
     return out
 
 
-def _fix_outputs(cfg: dict, findings, diff: bool) -> bytes | None:
+def _fix_outputs(cfg: dict, findings, files, diff: bool) -> bytes | None:
     """-fix: the fixed files (gofmt'd when they were gofmt-clean) as a zip, or a diff."""
     import io
     import zipfile
 
     from .pipeline import fixed_files, source_form, unified_diff
 
-    fixed = fixed_files([fd for fd in findings if fd.file.path == fd.file.origin])
+    fixed = fixed_files([fd for fd in findings if fd.path == fd.origin], files)
     if diff:
         out = []
         for ff in fixed:
@@ -342,10 +336,11 @@ def run(cfg_path: str, flags: dict) -> int:
                     raise
                 raise VetError(f"internal error analysing {cfg.get('ID')}: {type(e).__name__}: {e} "
                                "(REHAB_DEBUG=1 shows the traceback)") from None
-    findings.sort(key=lambda x: (x.file.origin, x.line, x.column, x.rule))
+    findings.sort(key=lambda x: (x.origin, x.line, x.column, x.rule))
+    by_path = {f.path: f for f in files}
 
     if flags.get("fix"):
-        _outputs(cfg, _fix_outputs(cfg, findings, bool(flags.get("diff"))))
+        _outputs(cfg, _fix_outputs(cfg, findings, by_path, bool(flags.get("diff"))))
         return 0
     if flags.get("json"):
         tree = _json_tree(cfg, findings)
@@ -354,9 +349,9 @@ def run(cfg_path: str, flags: dict) -> int:
     _outputs(cfg, None)
     ctx = flags.get("c", -1)
     for fd in findings:
-        print(f"{_posn(fd.file.origin, fd.line, fd.column)}: {fd.message} ({fd.rule})", file=sys.stderr)
+        print(f"{_posn(fd.origin, fd.line, fd.column)}: {fd.message} ({fd.rule})", file=sys.stderr)
         if ctx >= 0:
-            for line in _context(fd, ctx):
+            for line in _context(fd, by_path[fd.path], ctx):
                 print(line, file=sys.stderr)
     return 1 if findings else 0
 

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..paths import find_upward
+from ..rules.diagnostic import describe_edits
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -88,29 +89,29 @@ def _rule_descriptor(lr) -> dict:
     }
 
 
-def _region(fd) -> dict:
-    f, n = fd.file, fd.node
-    src = f.src
+def _source(fd, files) -> bytes:
+    """The bytes of the diagnostic's file: from the run's files, else read again."""
+    f = files.get(fd.path) if files is not None else None
+    if f is not None:
+        return f.src
+    with open(fd.path, "rb") as fh:
+        return fh.read()
+
+
+def _region(fd, src: bytes) -> dict:
     region = {
         "startLine": fd.line,
-        "startColumn": _column(src, n.start_byte),
+        "startColumn": _column(src, fd.start),
         "endLine": fd.end_line,
-        "endColumn": _column(src, n.end_byte),
+        "endColumn": _column(src, fd.end),
     }
-    if f.path == f.origin:  # byte offsets are meaningful only in the user's own file
-        region["byteOffset"] = n.start_byte
-        region["byteLength"] = n.end_byte - n.start_byte
+    if fd.path == fd.origin:  # byte offsets are meaningful only in the user's own file
+        region["byteOffset"] = fd.start
+        region["byteLength"] = fd.end - fd.start
     return region
 
 
-def _describe(edits) -> str:
-    ins = [e.text.strip().lstrip(";").strip() for e in edits if e.start == e.end and e.text.strip()]
-    dels = [e for e in edits if e.start != e.end and not e.text]
-    if ins and dels and len(ins) + len(dels) == len(edits):
-        return "move to `" + "`, `".join(ins) + "`"
-    if ins and len(ins) == len(edits):
-        return "insert `" + "`, `".join(ins) + "`"
-    return "replace with `" + "`, `".join(e.text.strip() for e in edits if e.text.strip()) + "`"
+_describe = describe_edits  # the former name (vettool)
 
 
 def _line_replacement(old: bytes, new: bytes) -> dict | None:
@@ -136,15 +137,13 @@ def _line_replacement(old: bytes, new: bytes) -> dict | None:
     return {"deletedRegion": region, "insertedContent": {"text": text}}
 
 
-def _fixes(fd, root: str, display, source_fix=None) -> list[dict]:
-    f = fd.file
-    if not fd.fix or f.path != f.origin:
+def _fixes(fd, src: bytes, root: str, display, source_fix=None) -> list[dict]:
+    if not fd.fix or fd.path != fd.origin:
         return []  # a //line-mapped input (cgo, cover): its byte edits are not the user's file
-    src = f.src
     reps = []
     new = source_fix(fd) if source_fix else None
     rep = _line_replacement(src, new) if new is not None else None
-    edits = [] if rep else sorted(fd.fix)
+    edits = [] if rep else sorted(fd.fix.edits)
     if rep:
         reps.append(rep)
     for e in edits:
@@ -156,22 +155,23 @@ def _fixes(fd, root: str, display, source_fix=None) -> list[dict]:
             },
             "insertedContent": {"text": e.text},
         })
-    where = display(f.origin) if display else f.origin
+    where = display(fd.origin) if display else fd.origin
     return [{
-        "description": {"text": f"{fd.rule}: {_describe(fd.fix)} ({where}:{fd.line})"},
-        "artifactChanges": [{"artifactLocation": _artifact(f.origin, root), "replacements": reps}],
+        "description": {"text": f"{fd.rule}: {fd.fix.message} ({where}:{fd.line})"},
+        "artifactChanges": [{"artifactLocation": _artifact(fd.origin, root), "replacements": reps}],
     }]
 
 
-def render(findings, rules, display=None, root: str | None = None, source_fix=None) -> dict:
+def render(findings, rules, display=None, root: str | None = None, source_fix=None, files=None) -> dict:
     """A SARIF log with one run.
 
-    findings: rules.engine.Finding list; rules: the LoadedRules that ran (all become
+    findings: rules.diagnostic.Diagnostic list; rules: the LoadedRules that ran (all become
     rule descriptors, with or without results); display(path) -> str names files in fix
     descriptions; root: %SRCROOT% (default: the git work tree around the cwd);
     source_fix(finding) -> bytes | None: the whole file as `fix` would write it with only
     that finding fixed (gofmt'd); the fix is then the changed run of lines. Without it,
-    the fix is the line-preserving byte edits a build applies.
+    the fix is the line-preserving byte edits a build applies. files: {path: GoFile} of the
+    run (UTF-16 columns are counted in the file's bytes; a file not there is read again).
     """
     root = os.path.abspath(root or source_root())
     descriptors = []
@@ -184,19 +184,20 @@ def render(findings, rules, display=None, root: str | None = None, source_fix=No
     for fd in findings:
         if fd.rule not in index:  # a finding from a rule the caller did not list
             continue
+        src = _source(fd, files)
         result = {
             "ruleId": fd.rule,
             "ruleIndex": index[fd.rule],
             "level": _LEVEL.get(fd.severity, "warning"),
             "message": {"text": fd.message},
-            "locations": [{"physicalLocation": {"artifactLocation": _artifact(fd.file.origin, root),
-                                                "region": _region(fd)}}],
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(fd.origin, root),
+                                                "region": _region(fd, src)}}],
             "partialFingerprints": {FINGERPRINT_KEY: fd.node_id},
-            "properties": {"nodeId": fd.node_id, "function": fd.func, "fixable": bool(fd.fix)},
+            "properties": {"nodeId": fd.node_id, "function": fd.function, "fixable": fd.fixable},
         }
         if fd.why_no_fix and not fd.fix:
             result["properties"]["whyNoFix"] = fd.why_no_fix
-        fixes = _fixes(fd, root, display, source_fix)
+        fixes = _fixes(fd, src, root, display, source_fix)
         if fixes:
             result["fixes"] = fixes
         results.append(result)

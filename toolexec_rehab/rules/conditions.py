@@ -1,16 +1,25 @@
 """The library of named semantic conditions a rule can use after its query matched.
 
-Each condition takes the match context (a dict) and its parameters from the
-YAML, and returns False to drop the candidate or True to keep it, adding what
-it learnt to the context. Rules never walk trees themselves.
+A condition is a typed function `(pass_: Pass, m: Match, params) -> bool`: False drops the
+candidate, True keeps it, with what the condition learnt written to the Match. Each is
+declared with `@condition(name, requires=..., provides=...)`: the Match fields it reads
+beyond the engine's own (file, node, captures, rule) and the ones it writes, checked
+against the Match's fields when this module is imported. A rule's conditions run in
+order, so a condition can rely only on what an earlier one provides; `check_chain` says
+what is missing (the loader turns that into a `file:line` error). Rules never walk trees
+themselves. Parameter models: params.MODELS (pydantic, imported only when a rule file is
+validated, never when the compiled rules come from the cache).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..golang import parse as P
-from ..golang.package import enclosing_function
+from ..golang.package import enclosing_function, function_name
+from .context import ENGINE_FIELDS, Match, Pass, field_names
 from .flow import Flow, Resource, contains
 
 if TYPE_CHECKING:
@@ -24,78 +33,155 @@ if TYPE_CHECKING:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """A condition's declaration: its function, the Match fields it needs and supplies."""
+
+    name: str
+    fn: Callable[[Pass, Match, Any], bool]
+    requires: frozenset[str]  # Match fields an earlier condition must provide
+    provides: frozenset[str]  # Match fields it writes
+    doc: str = ""
 
 
+CONDITIONS: dict[str, Condition] = {}
 
 
-def cond_callee(ctx: dict, p: CalleeParams) -> bool:
-    rv, f, call = ctx["resolver"], ctx["file"], ctx["node"]
+def condition(name: str, *, requires: Iterable[str] = (), provides: Iterable[str] = ()):
+    """Register `fn` as the condition `name` (see the module's docstring)."""
+    req, prov = field_names(requires), field_names(provides)
+
+    def register(fn):
+        if req & ENGINE_FIELDS:
+            raise AttributeError(f"condition {name}: {', '.join(sorted(req & ENGINE_FIELDS))} "
+                                 "come from the engine: do not list them")
+        CONDITIONS[name] = Condition(name, fn, req, prov, (fn.__doc__ or "").strip())
+        return fn
+
+    return register
+
+
+def check_chain(names: list[str]) -> list[tuple[int, str]]:
+    """(index, message) for each condition of a rule (in order) that reads a Match field no
+    condition before it provides; the names must be registered."""
+    have = set(ENGINE_FIELDS)
+    out = []
+    for i, name in enumerate(names):
+        cond = CONDITIONS[name]
+        missing = cond.requires - have
+        if missing:
+            providers = sorted(c.name for c in CONDITIONS.values() if c.provides >= missing) or \
+                sorted(c.name for c in CONDITIONS.values() if c.provides & missing)
+            hint = f": put {' or '.join(repr(p) for p in providers)} before it" if providers else ""
+            out.append((i, f"condition {name!r} needs {', '.join(sorted(missing))}, which no "
+                           f"condition before it provides{hint}"))
+        have |= cond.provides
+    return out
+
+
+def provided_by(names: list[str]) -> frozenset[str]:
+    """Every Match field known after these conditions (the engine's own included)."""
+    have = set(ENGINE_FIELDS)
+    for name in names:
+        have |= CONDITIONS[name].provides
+    return frozenset(have)
+
+
+# ------------------------------------------------------------------ callee
+
+@condition("callee", provides=("callee", "callee_text"))
+def cond_callee(pass_: Pass, m: Match, p: CalleeParams) -> bool:
+    """The matched call's resolved callee is one of `any_of`."""
+    call = m.node
     if call.type != "call_expression":
         return False
-    name = rv.callee_name(call, f)
+    name = pass_.resolver.callee_name(call, m.file)
     if name is None or name not in p.any_of:
         return False
-    ctx["callee"] = name
-    ctx["callee_text"] = P.text(call.child_by_field_name("function"))
+    m.callee = name
+    m.callee_text = P.text(call.child_by_field_name("function"))
     return True
 
 
-def cond_resource(ctx: dict, p: ResourceParams) -> bool:
-    """The call's result is bound to a local variable by `x, err := call` / `x, err = call`."""
-    call = ctx["node"]
-    rv, f = ctx["resolver"], ctx["file"]
+# ------------------------------------------------------------------ resource
+
+@condition("resource", provides=("type", "close", "rename", "stmt", "acquisition", "function", "err",
+                                 "var", "handle", "discarded", "always_leaks"))
+def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
+    """The call's result is bound to a local variable by `x, err := call` / `x, err = call`
+    (or discarded: `call()` as a statement, `_ = call()`)."""
+    call = m.node
     parent = call.parent
-    ctx.update(type=p.type, close=p.close, rename=None)
+    m.type, m.close, m.rename = p.type, p.close, None
     if parent is not None and parent.type == "expression_statement":
-        ctx.update(stmt=parent, func=enclosing_function(parent), err=None,
-                   var=None, handle=f"discarded {p.type}", discarded=True)
+        m.stmt = m.acquisition = parent
+        m.function, m.err = enclosing_function(parent), None
+        _discard(m, p)
         return True
-    if parent is None or parent.type != "expression_list":
-        return False
-    stmt = parent.parent
-    if stmt is None or stmt.type not in ("short_var_declaration", "assignment_statement"):
-        return False
-    if stmt.child_by_field_name("right") != parent or len(P.named_children(parent)) != 1:
-        return False
-    if stmt.parent is None or stmt.parent.type != "statement_list":
-        return False  # `if f, err := os.Open(p); err == nil {` keeps its own scope: not handled
-    if stmt.type == "assignment_statement" and P.text(stmt.child_by_field_name("operator")) != "=":
+    stmt = _binding_statement(call)
+    if stmt is None:
         return False
     lhs = P.named_children(stmt.child_by_field_name("left"))
-    if len(lhs) <= p.index:
-        return False
     fn = enclosing_function(stmt)
-    if fn is None:
+    if len(lhs) <= p.index or fn is None:
         return False
+    m.stmt = m.acquisition = stmt
+    m.function, m.err = fn, _err_name(lhs, p.err_index)
     first = lhs[p.index]
-    err = None
-    if p.err_index is not None and len(lhs) > p.err_index:
-        e = lhs[p.err_index]
-        if e.type == "identifier" and P.text(e) != "_":
-            err = P.text(e)
-    ctx.update(stmt=stmt, func=fn, err=err)
     if first.type != "identifier":
         return False  # stored straight into a field or index: not this function's to close
     var = P.text(first)
     if var == "_":
         if p.fresh_name and stmt.type == "short_var_declaration":
-            name = fresh_name(rv, p.fresh_name, fn, f)
-            ctx.update(var=name, handle=_render(p.handle, name), discarded=False, rename=first,
-                       always_leaks=True)
-            return True
-        ctx.update(var=None, handle=f"discarded {p.type}", discarded=True)
+            name = fresh_name(pass_.resolver, p.fresh_name, fn, m.file)
+            m.var, m.handle, m.discarded, m.rename, m.always_leaks = name, _render(p.handle, name), False, first, True
+        else:
+            _discard(m, p)
         return True
-    b = rv.lookup(var, stmt, f) if stmt.type == "assignment_statement" else None
-    if b is not None:
-        # assigned to a variable declared elsewhere: a package var, a result
-        # parameter, or a variable captured from an outer function all outlive us
-        if b.kind in ("pkgvar", "param"):
-            return False
-        decl_fn = enclosing_function(b.node) if b.node is not None else None
-        if decl_fn != fn:
-            return False
-    ctx.update(var=var, handle=_render(p.handle, var), discarded=False)
+    if stmt.type == "assignment_statement" and not _declared_in(pass_, m, var, stmt, fn):
+        return False
+    m.var, m.handle, m.discarded = var, _render(p.handle, var), False
     return True
+
+
+def _discard(m: Match, p: ResourceParams) -> None:
+    m.var, m.handle, m.discarded = None, f"discarded {p.type}", True
+
+
+def _binding_statement(call):
+    """The `x, err := call` / `x, err = call` statement (in a block) whose only value is call."""
+    parent = call.parent
+    if parent is None or parent.type != "expression_list":
+        return None
+    stmt = parent.parent
+    if stmt is None or stmt.type not in ("short_var_declaration", "assignment_statement"):
+        return None
+    if stmt.child_by_field_name("right") != parent or len(P.named_children(parent)) != 1:
+        return None
+    if stmt.parent is None or stmt.parent.type != "statement_list":
+        return None  # `if f, err := os.Open(p); err == nil {` keeps its own scope: not handled
+    if stmt.type == "assignment_statement" and P.text(stmt.child_by_field_name("operator")) != "=":
+        return None
+    return stmt
+
+
+def _err_name(lhs, err_index: int | None) -> str | None:
+    if err_index is None or len(lhs) <= err_index:
+        return None
+    e = lhs[err_index]
+    return P.text(e) if e.type == "identifier" and P.text(e) != "_" else None
+
+
+def _declared_in(pass_: Pass, m: Match, var: str, stmt, fn) -> bool:
+    """`var = call` assigns a variable of this function: not a package var, a result parameter
+    or a variable captured from an outer function (those outlive us)."""
+    b = pass_.resolver.lookup(var, stmt, m.file)
+    if b is None:
+        return True
+    if b.kind in ("pkgvar", "param"):
+        return False
+    decl_fn = enclosing_function(b.node) if b.node is not None else None
+    return decl_fn == fn
 
 
 def _render(template: str, var: str) -> str:
@@ -114,35 +200,33 @@ def fresh_name(rv, base: str, fn, f) -> str:
     return name
 
 
-def cond_leaks(ctx: dict, p: LeaksParams) -> bool:
-    if ctx.get("discarded"):
-        ctx["flow"] = None
-        ctx["fixable"] = False
-        ctx["why_no_fix"] = "the result is discarded"
-        ctx["leak_lines"] = []
+# ------------------------------------------------------------------ leaks
+
+@condition("leaks", requires=("var", "handle", "err", "stmt", "function", "close", "discarded", "always_leaks"),
+           provides=("flow", "fixable", "why_no_fix", "leak_lines", "loop_last"))
+def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
+    """Some path from the acquisition leaves the resource unreleased (path analysis: flow.py)."""
+    if m.discarded:
+        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, False, "the result is discarded", ()
         return True
-    if ctx.get("always_leaks"):
+    if m.always_leaks:
         # a discarded cancel func: nothing can ever call it
-        ctx.update(flow=None, fixable=True, why_no_fix=None, leak_lines=[])
+        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, True, None, ()
         return True
-    res = Resource(ctx["var"], ctx["handle"], ctx["err"], ctx["stmt"], ctx["func"], ctx.get("close", "method"))
-    flow = Flow(res, ctx["resolver"], ctx["file"]).run()
+    res = Resource(m.var, m.handle, m.err, m.stmt, m.function, m.close)
+    flow = Flow(res, pass_.resolver, m.file).run()
     if not flow.leaks:
         return False
-    ctx["flow"] = flow
-    f = ctx["file"]
-    ctx["leak_lines"] = [f.orig_line(_leak_row(n)) for n in flow.leaks]
+    m.flow = flow
+    m.leak_lines = [m.file.orig_line(_leak_row(n)) for n in flow.leaks]
     why = None
     if flow.transfers:
         why = "the value escapes on another path"
     elif flow.in_loop:
-        body = _loop_fix_point(flow, ctx["stmt"])
-        if body is None:
+        m.loop_last = _loop_fix_point(flow, m.stmt)
+        if m.loop_last is None:
             why = "acquired in a loop, and not every path reaches the end of the iteration"
-        else:
-            ctx["loop_last"] = body
-    ctx["fixable"] = why is None
-    ctx["why_no_fix"] = why
+    m.fixable, m.why_no_fix = why is None, why
     return True
 
 
@@ -154,11 +238,16 @@ def _loop_fix_point(flow, stmt):
     if any(n != body for n in flow.leaks):
         return None
     # the value may be nil unless a terminating `if err != nil` comes right after it
-    if flow.errcheck is None or not (flow.errcheck_immediate and flow.errcheck_terminates
-                                     and not flow.errcheck_negated):
+    if not terminating_errcheck(flow):
         return None
     stmts = P.statements(body)
     return stmts[-1] if stmts else None
+
+
+def terminating_errcheck(flow) -> bool:
+    """An `if err != nil { return ... }` (not negated) right after the acquisition."""
+    return flow is not None and flow.errcheck is not None and flow.errcheck_immediate and \
+        flow.errcheck_terminates and not flow.errcheck_negated
 
 
 def _leak_row(n) -> int:
@@ -168,69 +257,99 @@ def _leak_row(n) -> int:
     return n.start_point[0]
 
 
+# ------------------------------------------------------------------ defer_before_check
 
-def cond_defer_before_check(ctx: dict, p: DeferBeforeCheckParams) -> bool:
+@condition("defer_before_check", provides=("var", "err", "stmt", "acquisition", "errcheck", "defer_stmt",
+                                           "deferred", "handle", "fixable"))
+def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) -> bool:
     """`x, err := f(); defer x.M(); if err != nil { return }`: the defer runs on a nil x."""
-    d = ctx["node"]
-    if d.type != "defer_statement" or d.parent is None or d.parent.type != "statement_list":
+    d = m.node
+    around = _statement_neighbours(d)
+    if around is None:
         return False
-    sib = [c for c in d.parent.named_children if c.type != "comment"]
-    i = sib.index(d)
-    if i == 0 or i + 1 >= len(sib):
-        return False
-    acq, nxt = sib[i - 1], sib[i + 1]
-    if acq.type not in ("short_var_declaration", "assignment_statement"):
-        return False
-    lhs = [P.text(n) for n in P.named_children(acq.child_by_field_name("left"))]
-    if len(lhs) < 2 or lhs[-1] in ("_",) or lhs[0] == "_":
-        return False
-    x, err = lhs[0], lhs[-1]
+    acq, nxt = around
+    names = _assigned_pair(acq)
     call = next((c for c in d.named_children if c.type == "call_expression"), None)
-    fn = call.child_by_field_name("function") if call is not None else None
-    if fn is None or fn.type != "selector_expression":
+    if names is None or call is None or _selector_root(call) != names[0]:
         return False
-    root = fn
-    while root.type == "selector_expression":
-        root = root.child_by_field_name("operand")
-    if root.type != "identifier" or P.text(root) != x:
-        return False
-    flow = Flow(Resource(x, x, err, acq, enclosing_function(d)), ctx["resolver"], ctx["file"])
+    x, err = names
+    flow = Flow(Resource(x, x, err, acq, enclosing_function(d)), pass_.resolver, m.file)
     if not flow._is_errcheck(nxt) or flow.out.errcheck_negated:
         return False
-    cons = nxt.child_by_field_name("consequence")
-    if nxt.child_by_field_name("alternative") is not None or not flow._terminates(cons):
+    if nxt.child_by_field_name("alternative") is not None or not flow._terminates(nxt.child_by_field_name("consequence")):
         return False
-    ctx.update(var=x, err=err, stmt=acq, errcheck=nxt, defer_stmt=d,
-               deferred=P.text(call), handle=x, fixable=True)
+    m.var, m.err, m.stmt, m.acquisition, m.errcheck, m.defer_stmt = x, err, acq, acq, nxt, d
+    m.deferred, m.handle, m.fixable = P.text(call), x, True
     return True
 
 
+def _statement_neighbours(d):
+    """(previous, next) statements around a defer statement in a block, comments skipped."""
+    if d.type != "defer_statement" or d.parent is None or d.parent.type != "statement_list":
+        return None
+    sib = [c for c in d.parent.named_children if c.type != "comment"]
+    i = sib.index(d)
+    if i == 0 or i + 1 >= len(sib):
+        return None
+    return sib[i - 1], sib[i + 1]
 
-def cond_returns_error(ctx: dict, p: ReturnsErrorParams) -> bool:
+
+def _assigned_pair(acq) -> tuple[str, str] | None:
+    """(x, err) of `x, ..., err := ...` / `x, ..., err = ...`, neither of them `_`."""
+    if acq.type not in ("short_var_declaration", "assignment_statement"):
+        return None
+    lhs = [P.text(n) for n in P.named_children(acq.child_by_field_name("left"))]
+    if len(lhs) < 2 or lhs[-1] == "_" or lhs[0] == "_":
+        return None
+    return lhs[0], lhs[-1]
+
+
+def _selector_root(call) -> str | None:
+    """`x` of a call `x.a.M()`; None unless the function is a selector on an identifier."""
+    fn = call.child_by_field_name("function")
+    if fn is None or fn.type != "selector_expression":
+        return None
+    root = fn
+    while root.type == "selector_expression":
+        root = root.child_by_field_name("operand")
+    return P.text(root) if root.type == "identifier" else None
+
+
+# ------------------------------------------------------------------ returns_error
+
+@condition("returns_error", provides=("callee", "callee_text", "call", "stmt", "function", "fixable",
+                                      "why_no_fix", "zeros", "blanks"))
+def cond_returns_error(pass_: Pass, m: Match, p: ReturnsErrorParams) -> bool:
     """A bare call statement whose last result is `error`."""
-    call = ctx["node"]
-    rv, f = ctx["resolver"], ctx["file"]
+    call, rv, f = m.node, pass_.resolver, m.file
     if call.type != "call_expression" or call.parent is None or call.parent.type != "expression_statement":
         return False
     res = rv.call_results(call, f)
     if not res or res[-1] != "error":
         return False
     name = rv.callee_name(call, f) or ""
-    for ex in p.exclude:
-        if name == ex or (ex.endswith("*") and name.startswith(ex[:-1])):
-            return False
-    if p.readonly_close and name == "os.File.Close":
-        operand = call.child_by_field_name("function").child_by_field_name("operand")
-        if operand is not None and operand.type == "identifier" and _opened_readonly(rv, f, operand):
-            return False
+    if _excluded(name, p.exclude) or (p.readonly_close and _readonly_close(pass_, m, call, name)):
+        return False
     fnode = enclosing_function(call)
-    fixable = _returns_error(fnode)
-    ctx.update(callee=name, callee_text=P.text(call.child_by_field_name("function")), call=P.text(call),
-               stmt=call.parent, func=fnode, fixable=fixable,
-               why_no_fix=None if fixable else "the function does not return an error",
-               zeros=_zero_values(fnode) if fixable else "",
-               blanks="_, " * (len(res) - 1))  # `if _, err := w.Write(b); ...`: one name per result
+    fixable = returns_error(fnode)
+    m.callee, m.callee_text, m.call = name, P.text(call.child_by_field_name("function")), P.text(call)
+    m.stmt, m.function, m.fixable = call.parent, fnode, fixable
+    m.why_no_fix = None if fixable else "the function does not return an error"
+    m.zeros = _zero_values(fnode) if fixable else ""
+    m.blanks = "_, " * (len(res) - 1)  # `if _, err := w.Write(b); ...`: one name per result
     return True
+
+
+def _excluded(name: str, exclude) -> bool:
+    return any(name == ex or (ex.endswith("*") and name.startswith(ex[:-1])) for ex in exclude)
+
+
+def _readonly_close(pass_: Pass, m: Match, call, name: str) -> bool:
+    """`f.Close()` of a file this function opened with os.Open (read-only)."""
+    if name != "os.File.Close":
+        return False
+    operand = call.child_by_field_name("function").child_by_field_name("operand")
+    return operand is not None and operand.type == "identifier" and _opened_readonly(pass_.resolver, m.file, operand)
 
 
 def _opened_readonly(rv, f, ident) -> bool:
@@ -254,13 +373,85 @@ def _result_types(fnode):
     return out
 
 
-def _returns_error(fnode) -> bool:
+def returns_error(fnode) -> bool:
+    """The function's last result is `error`."""
     rt = _result_types(fnode)
     return bool(rt) and rt[-1] == "error"
 
 
 def _zero_values(fnode) -> str:
     return "".join(f"*new({t}), " for t in _result_types(fnode)[:-1])
+
+
+# ------------------------------------------------------------------ foreign_error
+
+@condition("foreign_error", provides=("imports", "var", "handle", "target", "fmt", "func_name", "callee_text",
+                                      "fixable", "stmt", "function"))
+def cond_foreign_error(pass_: Pass, m: Match, p: ForeignErrorParams) -> bool:
+    """`return ..., err` where err is known non-nil and last came from another package's call;
+    fmt is imported (or, fixing the source, can be)."""
+    ret, f = m.node, m.file
+    vals = P.named_children(next((c for c in ret.named_children if c.type == "expression_list"), None))
+    if not vals or vals[-1].type != "identifier":
+        return False
+    err, name = vals[-1], P.text(vals[-1])
+    fmt_import = _fmt_import(pass_, f)
+    fnode = enclosing_function(ret)
+    if fmt_import is None or fnode is None or not returns_error(fnode):
+        return False
+    # only where err is known to be non-nil: fmt.Errorf("%w", nil) is a non-nil error
+    if not _known_nonnil(ret, name, fnode):
+        return False
+    call = _last_assigned_call(fnode, ret, name)
+    if call is None or not _foreign_call(pass_, f, call, p.not_wrapping):
+        return False
+    m.fmt, m.imports = fmt_import
+    m.var = m.handle = name
+    m.target, m.stmt, m.function, m.fixable = err, ret, fnode, True
+    m.func_name = function_name(fnode).replace("$lit", "")
+    m.callee_text = P.text(call.child_by_field_name("function"))
+    return True
+
+
+def _fmt_import(pass_: Pass, f) -> tuple[str, tuple[str, ...]] | None:
+    """(the name fmt is imported as, the imports to add): fmt as imported; a source fix may
+    add the import (a build cannot); None when neither."""
+    fmt = next((k for k, v in f.imports.items() if v == "fmt"), None)
+    if fmt is not None:
+        return fmt, ()
+    if not pass_.source_mode or "fmt" in f.imports:
+        return None
+    return "fmt", ("fmt",)
+
+
+def _last_assigned_call(fnode, ret, name: str):
+    """The call of the last assignment to `name` before `ret` in fnode itself, if it is
+    `... = call(...)` with one value."""
+    last = None
+    for n in P.descendants(fnode):
+        if n.start_byte >= ret.start_byte:
+            continue
+        if n.type in ("short_var_declaration", "assignment_statement") and enclosing_function(n) == fnode:
+            if name in (P.text(x) for x in P.named_children(n.child_by_field_name("left"))):
+                last = n
+    if last is None:
+        return None
+    rhs = P.named_children(last.child_by_field_name("right"))
+    return rhs[0] if len(rhs) == 1 and rhs[0].type == "call_expression" else None
+
+
+def _foreign_call(pass_: Pass, f, call, not_wrapping) -> bool:
+    """A call of another package's function (not an error constructor) or of a method of
+    another package's type."""
+    c = pass_.resolver.callee(call, f)
+    if c is None:
+        return False
+    kind, qual, _ = c
+    if kind == "func":
+        return qual != "" and pass_.resolver.callee_name(call, f) not in not_wrapping
+    if kind == "method":
+        return qual is not None and not qual.lstrip("*").startswith(".")
+    return False
 
 
 def _implies_nonnil(cond, name: str) -> bool:
@@ -292,69 +483,3 @@ def _known_nonnil(ret, name: str, fnode) -> bool:
             vals = P.named_children(a.child_by_field_name("value"))
             return len(vals) == 1 and _implies_nonnil(vals[0], name)
     return False
-
-
-
-def cond_foreign_error(ctx: dict, p: ForeignErrorParams) -> bool:
-    """`return ..., err` where err last came from another package's call, and fmt is imported."""
-    ret = ctx["node"]
-    rv, f = ctx["resolver"], ctx["file"]
-    vals = P.named_children(next((c for c in ret.named_children if c.type == "expression_list"), None))
-    if not vals or vals[-1].type != "identifier":
-        return False
-    err = vals[-1]
-    name = P.text(err)
-    fmt = next((k for k, v in f.imports.items() if v == "fmt"), None)
-    imports = []
-    if fmt is None:
-        # the source can gain an import (fix); a build cannot
-        if not ctx.get("source_mode") or "fmt" in f.imports:
-            return False
-        fmt, imports = "fmt", ["fmt"]
-    fnode = enclosing_function(ret)
-    if fnode is None or not _returns_error(fnode):
-        return False
-    # only where err is known to be non-nil: fmt.Errorf("%w", nil) is a non-nil error
-    if not _known_nonnil(ret, name, fnode):
-        return False
-    # the last assignment to err before the return, in this function
-    last = None
-    for n in P.descendants(fnode):
-        if n.start_byte >= ret.start_byte:
-            continue
-        if n.type in ("short_var_declaration", "assignment_statement") and enclosing_function(n) == fnode:
-            lhs = [P.text(x) for x in P.named_children(n.child_by_field_name("left"))]
-            if name in lhs:
-                last = n
-    if last is None:
-        return False
-    rhs = P.named_children(last.child_by_field_name("right"))
-    if len(rhs) != 1 or rhs[0].type != "call_expression":
-        return False
-    c = rv.callee(rhs[0], f)
-    if c is None:
-        return False
-    kind, qual, _ = c
-    if kind == "func" and (qual == "" or rv.callee_name(rhs[0], f) in p.not_wrapping):
-        return False
-    if kind == "method" and (qual is None or qual.lstrip("*").startswith(".")):
-        return False
-    if kind not in ("func", "method"):
-        return False
-    from ..golang.package import function_name
-
-    ctx.update(imports=imports, var=name, handle=name, target=err, fmt=fmt, func_name=function_name(fnode).replace("$lit", ""),
-               callee_text=P.text(rhs[0].child_by_field_name("function")), fixable=True, stmt=ret)
-    return True
-
-
-# name -> the condition; its parameters' model is params.MODELS[name] (pydantic: imported only
-# when a rule file is validated, never when the compiled rules come from the cache)
-CONDITIONS: dict[str, Callable[[dict, object], bool]] = {
-    "callee": cond_callee,
-    "resource": cond_resource,
-    "leaks": cond_leaks,
-    "defer_before_check": cond_defer_before_check,
-    "returns_error": cond_returns_error,
-    "foreign_error": cond_foreign_error,
-}

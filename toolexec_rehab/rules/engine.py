@@ -1,4 +1,9 @@
-"""Run rules over a package: query in C, filter candidates with conditions, build findings and fixes."""
+"""Run rules over a package: query in C, filter candidates with conditions, report diagnostics
+with their fixes.
+
+One `Pass` per package (context.py), one `Match` per candidate; what comes out is plain data
+(diagnostic.py). Fix placements live in fixes.py.
+"""
 
 from __future__ import annotations
 
@@ -14,65 +19,69 @@ from ..golang.stdapi import StdAPI
 from ..golang.types import Resolver
 from ..rewrite import edits as E
 from ..rewrite.render import RenderLimitError, render, render_string
+from .context import Match, Pass
+from .diagnostic import Diagnostic, Related, SuggestedFix, suggested_fix
+from .fixes import import_edit, plan_edits  # noqa: F401 - import_edit re-exported
 from .loader import LoadedRule
 
-
-@dataclass
-class Finding:
-    rule: str
-    severity: str
-    file: GoFile
-    node: Node
-    message: str
-    node_id: str = ""
-    fix: list[E.Edit] | None = None
-    why_no_fix: str | None = None
-    evidence: dict = field(default_factory=dict)
-    func: str = ""
-    code: str = ""
-
-    @property
-    def line(self) -> int:
-        return self.file.orig_line(self.node)
-
-    @property
-    def column(self) -> int:
-        return self.node.start_point[1] + 1
-
-    @property
-    def end_line(self) -> int:
-        return self.file.orig_line(self.node.end_point[0])
-
-    @property
-    def end_column(self) -> int:
-        return self.node.end_point[1] + 1
-
-    @property
-    def fixable(self) -> bool:
-        return bool(self.fix)
-
-    def to_json(self, display_path: str) -> dict:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "file": display_path,
-            "line": self.line,
-            "column": self.column,
-            "end_line": self.end_line,
-            "end_column": self.end_column,
-            "message": self.message,
-            "node_id": self.node_id,
-            "fixable": self.fixable,
-            "why_no_fix": self.why_no_fix,
-            "function": self.func,
-            "evidence": self.evidence,
-        }
+Finding = Diagnostic  # the former name (analysis.py, older callers)
 
 
 def node_id(id_path: str, func: str, rule: str, code: str, occurrence: int) -> str:
     """ast-node-<16 hex>: from what the finding is, never from byte offsets."""
     key = "\x00".join((id_path, func, rule, code, str(occurrence)))
     return "ast-node-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def node_of(f: GoFile, d: Diagnostic) -> Node | None:
+    """The diagnostic's node in f's tree (f: the GoFile read from d.path), found by byte range."""
+    n = f.root.descendant_for_byte_range(d.start, d.end)
+    while n is not None and not (n.type == d.node_type and n.start_byte == d.start and n.end_byte == d.end):
+        n = n.parent
+    return n
+
+
+def _related(f: GoFile, node: Node, message: str) -> Related:
+    return Related(message, node.start_byte, node.end_byte, f.orig_line(node), node.start_point[1] + 1)
+
+
+def related_positions(m: Match) -> tuple[Related, ...]:
+    """The acquisition, the error check and where the value escapes, as far as known."""
+    f, flow = m.file, m.flow
+    out = []
+    if m.acquisition is not None:
+        out.append(_related(f, m.acquisition, "acquired here"))
+    check = m.errcheck if m.errcheck is not None else (flow.errcheck if flow is not None else None)
+    if check is not None:
+        out.append(_related(f, check, "error checked here"))
+    for n in flow.transfers if flow is not None else ():
+        out.append(_related(f, n, "escapes here"))
+    return tuple(out)
+
+
+def evidence(m: Match) -> dict:
+    """JSON-able facts behind the diagnostic (explain, --format json)."""
+    f, flow = m.file, m.flow
+    return {
+        "callee": m.callee,
+        "leak_lines": list(m.leak_lines),
+        "transfer_lines": [f.orig_line(n) for n in flow.transfers] if flow is not None else [],
+        "error_check_line": f.orig_line(flow.errcheck) if flow is not None and flow.errcheck is not None else None,
+        "in_loop": bool(flow is not None and flow.in_loop),
+    }
+
+
+def message_context(m: Match) -> dict:
+    """What a rule's message template sees."""
+    return {"var": m.var, "handle": m.handle, "err": m.err, "callee": m.callee, "callee_text": m.callee_text,
+            "type": m.type, "deferred": m.deferred, "loop": m.loop_last is not None,
+            "leak_lines": list(m.leak_lines)}
+
+
+def template_context(m: Match, mctx: dict) -> dict:
+    """What a rule's fix template sees (the placement sets guarded / in_loop)."""
+    return {**mctx, "call": m.call, "zeros": m.zeros, "blanks": m.blanks, "deferred": m.deferred, "fmt": m.fmt,
+            "func_name": m.func_name, "guarded": False, "in_loop": False}
 
 
 class Engine:
@@ -90,17 +99,15 @@ class Engine:
         # would cost the whole time limit again), their findings get the same why_no_fix
         self._timed_out: dict[tuple, str] = {}
 
-    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
-        """Findings for the package's files (or only those whose path is in `only`)."""
-        rv = Resolver(pkg, self.api)
-        findings: list[Finding] = []
-        for f in pkg.files:
-            if only is not None and f.path not in only:
-                continue
-            if f.has_error or P.is_generated(f.src):
-                continue
-            findings.extend(self._analyze_file(f, rv))
-        return findings
+    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Diagnostic]:
+        """Diagnostics for the package's files (or only those whose path is in `only`)."""
+        files = [f for f in pkg.files if (only is None or f.path in only)
+                 and not f.has_error and not P.is_generated(f.src)]
+        pass_ = Pass(pkg, files, Resolver(pkg, self.api), self.api, self.modes, self.source)
+        for f in files:
+            for d in self._analyze_file(pass_, f):
+                pass_.report(d)
+        return pass_.diagnostics
 
     @cached_property
     def _combined(self):
@@ -136,86 +143,81 @@ class Engine:
                 per[i].append((pattern, caps))
         return per
 
-    def _analyze_file(self, f: GoFile, rv: Resolver) -> list[Finding]:
-        out: list[Finding] = []
+    def _analyze_file(self, pass_: Pass, f: GoFile) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
         for lr, found in zip(self.rules, self._rule_matches(f), strict=True):
             rule = lr.rule
             seen: set[int] = set()
             for _, caps in found:
                 nodes = caps.get(rule.match.capture)
-                if not nodes:
+                if not nodes or nodes[0].id in seen:
                     continue
                 node = nodes[0]
-                if node.id in seen:
-                    continue
                 seen.add(node.id)
-                ctx = {"resolver": rv, "file": f, "node": node, "captures": caps, "rule": rule,
-                       "source_mode": self.source}
-                if not all(fn(ctx, params) for _, params, fn in lr.conditions):
-                    continue
-                out.append(self._finding(lr, f, node, ctx))
-        out.sort(key=lambda x: (x.node.start_byte, x.rule))
+                m = Match(f, node, caps, rule)
+                if all(fn(pass_, m, params) for _, params, fn in lr.conditions):
+                    out.append(self._diagnostic(pass_, lr, m))
+        out.sort(key=lambda d: (d.start, d.rule))
         counts: dict[tuple, int] = {}
         idp = f.id_path()
-        for fd in out:
-            key = (fd.func, fd.rule, fd.code)
+        for d in out:
+            key = (d.function, d.rule, d.code)
             n = counts.get(key, 0)
             counts[key] = n + 1
-            fd.node_id = node_id(idp, fd.func, fd.rule, fd.code, n)
+            d.node_id = node_id(idp, d.function, d.rule, d.code, n)
         return out
 
-    def _finding(self, lr: LoadedRule, f: GoFile, node: Node, ctx: dict) -> Finding:
-        rule = lr.rule
-        flow = ctx.get("flow")
-        mctx = {k: ctx.get(k) for k in ("var", "handle", "err", "callee", "callee_text", "type", "deferred")}
-        mctx["loop"] = ctx.get("loop_last") is not None
-        mctx["leak_lines"] = ctx.get("leak_lines") or []
-        message = self._message(lr, mctx)
-        fd = Finding(
-            rule=rule.id,
-            severity=rule.severity,
-            file=f,
-            node=node,
-            message=message,
-            func=function_name(enclosing_function(node)),
+    def _diagnostic(self, pass_: Pass, lr: LoadedRule, m: Match) -> Diagnostic:
+        f, node = m.file, m.node
+        mctx = message_context(m)
+        d = Diagnostic(
+            rule=lr.rule.id,
+            severity=lr.rule.severity,
+            path=f.path,
+            origin=f.origin,
+            start=node.start_byte,
+            end=node.end_byte,
+            line=f.orig_line(node),
+            column=node.start_point[1] + 1,
+            end_line=f.orig_line(node.end_point[0]),
+            end_column=node.end_point[1] + 1,
+            node_type=node.type,
+            message=self._message(lr, mctx),
+            function=function_name(enclosing_function(node)),
             code=P.normalize_code(node),
-            why_no_fix=ctx.get("why_no_fix"),
+            related=related_positions(m),
+            why_no_fix=m.why_no_fix,
+            evidence=evidence(m),
         )
-        fd.evidence = {
-            "callee": ctx.get("callee"),
-            "leak_lines": mctx["leak_lines"],
-            "transfer_lines": [f.orig_line(n) for n in flow.transfers] if flow else [],
-            "error_check_line": f.orig_line(flow.errcheck) if flow and flow.errcheck is not None else None,
-            "in_loop": bool(flow and flow.in_loop),
-        }
-        mode = self.modes.get(rule.id, rule.mode)
-        if rule.fix is None or mode != "fix" or not ctx.get("fixable"):
-            if rule.fix is None or mode != "fix":
-                fd.why_no_fix = fd.why_no_fix or ("report-only rule" if rule.fix else "no fix defined")
-            return fd
+        d.fix, d.why_no_fix = self._fix(pass_, lr, m, mctx, d.why_no_fix)
+        return d
+
+    def _fix(self, pass_: Pass, lr: LoadedRule, m: Match, mctx: dict,
+             why: str | None) -> tuple[SuggestedFix | None, str | None]:
+        """The rule's fix for this match, or None and why not."""
+        rule = lr.rule
+        if rule.fix is None or pass_.mode(rule) != "fix":
+            return None, why or ("report-only rule" if rule.fix else "no fix defined")
+        if not m.fixable:
+            return None, why
         key = ("fix", lr.template_dirs, rule.fix.template)
         if key in self._timed_out:
-            fd.why_no_fix = self._timed_out[key]
-            return fd
+            return None, self._timed_out[key]
         try:
-            edits = self._plan_edits(lr, ctx, mctx, flow)
+            edits = plan_edits(lr, m, template_context(m, mctx), render)
         except RenderLimitError as e:  # this finding only: reported, without a fix
-            fd.why_no_fix = f"fix template exceeded its {e.limit}: {e.where}"
+            why = f"fix template exceeded its {e.limit}: {e.where}"
             self._warn(f"{e.where}: fix template of rule {rule.id} exceeded its {e.limit}"
                        f"{f' ({e.detail})' if e.detail else ''}; the finding is reported without a fix")
             if e.kind == "time":
-                self._timed_out[key] = fd.why_no_fix
-            return fd
+                self._timed_out[key] = why
+            return None, why
         if edits is None:
-            fd.why_no_fix = "no safe place for the fix"
-            return fd
-        if not all(e.line_preserving_in(f.src) for e in edits):
-            fd.why_no_fix = "template output would move lines"
-            return fd
-        for path in ctx.get("imports") or ():
-            edits.append(import_edit(f, path))
-        fd.fix = edits
-        return fd
+            return None, "no safe place for the fix"
+        if not all(e.line_preserving_in(m.file.src) for e in edits):
+            return None, "template output would move lines"
+        edits += [import_edit(m.file, path) for path in m.imports]
+        return suggested_fix(edits), why
 
     def _warn(self, text: str) -> None:
         if text not in self.warnings:
@@ -235,83 +237,30 @@ class Engine:
                     self._timed_out[key] = e.limit
         return rule.summary
 
-    def _plan_edits(self, lr: LoadedRule, ctx: dict, mctx: dict, flow) -> list[E.Edit] | None:
-        rule = lr.rule
-        placement = rule.fix.placement
-        stmt = ctx.get("stmt")
-        extra = {k: ctx.get(k) for k in ("call", "zeros", "blanks", "deferred", "fmt", "func_name")}
-        tctx = {**mctx, **extra, "guarded": False, "in_loop": False}
-        if placement == "after-error-check":
-            if ctx.get("loop_last") is not None:
-                at = ctx["loop_last"].end_byte
-                tctx["in_loop"] = True
-            elif flow is not None and flow.errcheck is not None and flow.errcheck_immediate and \
-                    flow.errcheck_terminates and not flow.errcheck_negated and \
-                    flow.errcheck.child_by_field_name("alternative") is None:
-                at = flow.errcheck.end_byte
-            else:
-                at, tctx["guarded"] = stmt.end_byte, True
-            text = render(lr.template_dirs, rule.fix.template, tctx)
-            return [E.Edit(at, at, text)] if text else None
-        if placement == "after-statement":
-            text = render(lr.template_dirs, rule.fix.template, tctx)
-            edits = [E.Edit(stmt.end_byte, stmt.end_byte, text)]
-            if ctx.get("rename") is not None:
-                r = ctx["rename"]
-                edits.append(E.Edit(r.start_byte, r.end_byte, ctx["var"]))
-            return edits if text else None
-        if placement == "move-after-error-check":
-            d, chk = ctx["defer_stmt"], ctx["errcheck"]
-            text = render(lr.template_dirs, rule.fix.template, tctx)
-            return [E.Edit(d.start_byte, d.end_byte, ""), E.Edit(chk.end_byte, chk.end_byte, text)]
-        if placement == "replace":
-            target = ctx.get("target") or ctx["node"]
-            text = render(lr.template_dirs, rule.fix.template, tctx)
-            return [E.Edit(target.start_byte, target.end_byte, text)] if text else None
-        return None
-
-
-def import_edit(f: GoFile, path: str) -> E.Edit:
-    """Add `import "path"` without moving a line: `import ("path"; ...` or `package p; import "path"`.
-    Source mode only (a build cannot add imports); gofmt then puts it on its own line."""
-    for c in f.root.children:
-        if c.type == "import_declaration":
-            lst = next((x for x in c.children if x.type == "import_spec_list"), None)
-            if lst is not None:
-                at = lst.start_byte + 1  # after "("
-                return E.Edit(at, at, f'"{path}"; ')
-            spec = next((x for x in c.children if x.type == "import_spec"), None)
-            if spec is not None and c.start_point[0] == c.end_point[0]:
-                # `import "os"` -> `import ("fmt"; "os")`: gofmt makes it the usual group
-                text = f.src[spec.start_byte:spec.end_byte].decode()
-                return E.Edit(c.start_byte, c.end_byte, f'import ("{path}"; {text})')
-            return E.Edit(c.start_byte, c.start_byte, f'import "{path}"; ')
-    pkg = next(c for c in f.root.children if c.type == "package_clause")
-    return E.Edit(pkg.end_byte, pkg.end_byte, f'; import "{path}"')
-
 
 @dataclass
 class FileResult:
     file: GoFile
-    findings: list[Finding]
+    findings: list[Diagnostic]
     new_src: bytes | None  # None: nothing applied
-    rejected: list[tuple[Finding, str]] = field(default_factory=list)
+    rejected: list[tuple[Diagnostic, str]] = field(default_factory=list)
 
 
-def apply_fixes(f: GoFile, findings: list[Finding]) -> FileResult:
-    """Apply the file's fixes; drop any that conflict; re-parse to validate the result."""
-    applied: list[Finding] = []
+def apply_fixes(f: GoFile, findings: list[Diagnostic]) -> FileResult:
+    """Apply the fixes of f's diagnostics (those of other files are ignored); drop any that
+    conflict; re-parse to validate the result."""
+    applied: list[Diagnostic] = []
     edits: list[E.Edit] = []
     rejected = []
     for fd in findings:
-        if not fd.fix:
+        if fd.fix is None or not fd.fix.edits or fd.path != f.path:
             continue
         try:
-            E.merge(edits + fd.fix)
+            E.merge(edits + list(fd.fix.edits))
         except E.EditConflict as e:
             rejected.append((fd, str(e)))
             continue
-        edits.extend(fd.fix)
+        edits.extend(fd.fix.edits)
         applied.append(fd)
     if not edits:
         return FileResult(f, findings, None, rejected)

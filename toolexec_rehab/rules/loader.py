@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import RuleError  # noqa: F401 - re-exported
 from ..paths import builtin_dirs, hash_dir
 from ..settings import parse_modes  # noqa: F401 - re-exported
-from .conditions import CONDITIONS
+from .conditions import CONDITIONS, check_chain, provided_by
 from .dirs import extra_rule_dirs
 from .frozen import Frozen, freeze
 
@@ -76,13 +76,14 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         if name not in CONDITIONS:
             raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
                             f"unknown condition {name!r} (known: {', '.join(sorted(CONDITIONS))})")
-        model, fn = MODELS[name], CONDITIONS[name]
+        model, fn = MODELS[name], CONDITIONS[name].fn
         try:
             conds.append((name, freeze(model.model_validate(params or {})), fn))
         except ValidationError as e:
             err = e.errors()[0]
             raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
                             f"condition {name}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
+    _check_inputs(path, text, rule, [name for name, _, _ in conds])
     if rule.fix is not None:
         from ..rewrite.render import environment
 
@@ -92,6 +93,38 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
             raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
                             f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
     return LoadedRule(rule=freeze(rule), path=path, template_dirs=template_dirs, conditions=conds)
+
+
+def _check_inputs(path: str, text: str, rule, names: list[str]) -> None:
+    """Each condition (and the fix's placement) gets what it reads from a condition before it:
+    `leaks` without `resource` before it is refused here, not a KeyError at analysis time."""
+    from .fixes import PLACEMENT_NEEDS
+    from .schema import yaml_line_of
+
+    for i, msg in check_chain(names):
+        line = _nth_condition_line(text, names, i)
+        raise RuleError(f"{path}:{line}: {msg}")
+    if rule.fix is not None:
+        missing = PLACEMENT_NEEDS[rule.fix.placement] - provided_by(names)
+        if missing:
+            line = yaml_line_of(text, ("fix", "placement")) or yaml_line_of(text, ("fix",)) or 1
+            raise RuleError(f"{path}:{line}: fix placement {rule.fix.placement!r} needs "
+                            f"{', '.join(sorted(missing))}, which none of the rule's conditions provides")
+
+
+def _nth_condition_line(text: str, names: list[str], i: int) -> int:
+    """The line of the i-th condition's key in the rule file (best effort)."""
+    import re
+
+    lines = text.splitlines()
+    start = next((k for k, ln in enumerate(lines) if re.match(r"^\s*conditions\s*:", ln)), 0)
+    seen = -1
+    for k in range(start, len(lines)):
+        if re.match(r"^\s*-?\s*(" + "|".join(re.escape(n) for n in set(names)) + r")\s*:", lines[k]):
+            seen += 1
+            if seen == i:
+                return k + 1
+    return start + 1
 
 
 def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:

@@ -24,12 +24,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from ..golang import parse as P
 from ..golang.package import GoFile, enclosing_function
 from ..rewrite import edits as E
+
+if TYPE_CHECKING:
+    from ..rules.diagnostic import Diagnostic
 
 TRACKED_RULES = ("rows-not-closed", "stmt-not-closed", "body-not-closed", "file-not-closed")
 ACQUIRE = "_rehabAcquire"
@@ -38,6 +42,7 @@ SITES_CONST = "_rehabSites"
 SITES_MAGIC = "REHAB_SITES_V1:"
 SITES_END = ":END_REHAB_SITES"
 MARKER_FILE = "zz_rehab_markers.go"
+MARKERS_RULE = "markers"  # rule and node id of the markers' Diagnostic (Instrumented.diagnostic)
 
 
 @dataclass
@@ -56,6 +61,16 @@ class Site:
 class Instrumented:
     edits: list[E.Edit]
     sites: list[Site]
+
+    def diagnostic(self, gf: GoFile) -> Diagnostic:
+        """The markers as one note whose SuggestedFix is their edits, applied (apply_fixes) after
+        the file's real fixes: a marker edit that would overlap a fix is what gets dropped."""
+        from ..rules.diagnostic import Diagnostic, suggested_fix
+
+        return Diagnostic(rule=MARKERS_RULE, severity="note", path=gf.path, origin=gf.origin, start=0, end=0,
+                          line=1 + gf.line_offset, column=1, end_line=1 + gf.line_offset, end_column=1,
+                          node_type="source_file", message=f"runtime markers for {len(self.sites)} site(s)",
+                          node_id=MARKERS_RULE, fix=suggested_fix(self.edits))
 
 
 def template_dir() -> str:
@@ -143,17 +158,22 @@ def _release_edit(call: Node, id64: int, handle: str, var: str, body: bool) -> E
     return E.Edit(stmt.start_byte, stmt.start_byte, text)
 
 
-def instrument_file(gf: GoFile, findings: list) -> Instrumented:
+def instrument_file(gf: GoFile, findings: list[Diagnostic]) -> Instrumented:
     """Marker edits for the tracked findings of one file (findings of other files are ignored)."""
+    from ..rules.engine import node_of
+
     edits: list[E.Edit] = []
     sites: list[Site] = []
     released: set[int] = set()
     for fd in findings:
-        if fd.file is not gf or fd.rule not in TRACKED_RULES or not fd.node_id:
+        if fd.path != gf.path or fd.rule not in TRACKED_RULES or not fd.node_id:
             continue
-        stmt = _statement(fd.node)
+        node = node_of(gf, fd)  # the diagnostic holds a byte range, not the node
+        if node is None:
+            continue
+        stmt = _statement(node)
         var = _resource_var(stmt) if stmt is not None else None
-        fn = enclosing_function(fd.node)
+        fn = enclosing_function(node)
         if var is None or fn is None:
             continue
         body = fd.rule == "body-not-closed"

@@ -181,8 +181,8 @@ def _warn(msg: str) -> None:
 
 
 def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
-    """Analyze and rewrite; returns (new argv, patch log lines, applied findings) or None
-    when nothing changes."""
+    """Analyze and rewrite; returns (new argv, patch log lines, applied fixes as (diagnostic,
+    its GoFile) pairs) or None when nothing changes."""
     from ..analysis import Analyzer
     from ..golang import parse as P
     from ..golang.package import Package, load_file
@@ -226,7 +226,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             confirmed = set()
 
     def wanted(fd) -> bool:
-        return bool(fd.fix) and policy != "off" and (confirmed is None or fd.node_id in confirmed)
+        return fd.fixable and policy != "off" and (confirmed is None or fd.node_id in confirmed)
 
     analyzer = Analyzer(ca.goroot, rules=rules, modes=modes)
     groups: dict[str, list] = {}
@@ -234,7 +234,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         groups.setdefault(gf.pkgname, []).append(gf)
     replaced: dict[str, str] = {}
     log: list[str] = []
-    applied_all: list = []
+    applied_all: list = []  # (diagnostic, GoFile)
     outdir = os.path.join(ca.objdir or ".", "rehab")
     markers: list[tuple[str, list]] = []  # (package name, sites) for the generated marker file
     for pkgname, fs in groups.items():
@@ -242,25 +242,24 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         findings = analyzer.analyze(pkg)
         sites: list = []
         for gf in fs:
-            mine = [x for x in findings if x.file is gf and wanted(x)]
-            marks = None
+            mine = [x for x in findings if x.path == gf.path and wanted(x)]
+            marks = markers_diag = None
             if instrument:
                 from ..runtime.instrument import instrument_file
 
                 marks = instrument_file(gf, findings)
                 if marks.edits:
-                    from types import SimpleNamespace
-
                     # last, so that a fix wins over a marker that would overlap it
-                    mine = mine + [SimpleNamespace(fix=marks.edits, node_id="markers")]
+                    markers_diag = marks.diagnostic(gf)
+                    mine = mine + [markers_diag]
             if not mine:
                 continue
             res = apply_fixes(gf, mine)
             if res.new_src is None:
                 continue
             rejected = {id(fd) for fd, _ in res.rejected}
-            applied = [fd for fd in mine if id(fd) not in rejected and fd.node_id != "markers"]
-            if marks is not None and marks.edits and not any(fd.node_id == "markers" for fd, _ in res.rejected):
+            applied = [fd for fd in mine if id(fd) not in rejected and fd is not markers_diag]
+            if markers_diag is not None and id(markers_diag) not in rejected:
                 sites.extend(marks.sites)
             header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
             os.makedirs(outdir, mode=0o700, exist_ok=True)
@@ -272,7 +271,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
             write_private(dest, header + res.new_src)
             replaced[gf.path] = dest
             for fd in applied:
-                applied_all.append(fd)
+                applied_all.append((fd, gf))
                 log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
         if sites:
             markers.append((pkgname, sites))
@@ -337,7 +336,7 @@ def run_compile(argv: list[str], runner=None) -> int:
         from ..pipeline import audit_entry
 
         try:
-            audit.append([audit_entry(fd) for fd in applied], source="build")
+            audit.append([audit_entry(fd, gf) for fd, gf in applied], source="build")
         except AuditError as e:  # the rewritten object is replaced by the original's
             _warn(f"{importpath}: {e}; compiled as written")
             runner.exec(argv)

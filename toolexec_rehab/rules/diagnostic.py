@@ -1,0 +1,100 @@
+"""What a rule reports: plain data, modelled on golang.org/x/tools/go/analysis.
+
+A Diagnostic holds no tree-sitter node and no GoFile: positions are byte offsets into the
+compile input (`path`) plus the user's lines and columns (`origin`, after any //line header),
+and a SuggestedFix is a list of TextEdits (byte ranges + text). A Diagnostic pickles (the
+forked `check` helper sends them back as they are) and `json.dumps(dataclasses.asdict(d))`
+works as it is. A consumer that needs the file's bytes or tree looks the GoFile up by `path`
+in the package or run it already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..rewrite.edits import Edit
+
+TextEdit = Edit  # byte offsets [start, end) into the file's bytes, and the replacement text
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedFix:
+    message: str  # what the fix does, e.g. "insert `defer rows.Close()`"
+    edits: tuple[Edit, ...]  # non-overlapping, line-preserving in the compile input
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A position that explains a diagnostic: the acquisition, an escape, the error check."""
+
+    message: str  # "acquired here", "escapes here", "error checked here"
+    start: int  # byte range in the diagnostic's file
+    end: int
+    line: int  # the user's line (1-based) and byte column (1-based)
+    column: int
+
+
+@dataclass(slots=True)
+class Diagnostic:
+    rule: str
+    severity: str  # error | warning | note
+    path: str  # the compile input that was read (a cover/cgo rewrite in $WORK, or the origin)
+    origin: str  # the user's source file: lines, columns and node ids refer to it
+    start: int  # byte range of the matched node in the bytes of `path`
+    end: int
+    line: int  # 1-based, the user's line (a //line header's offset applied)
+    column: int  # 1-based byte column
+    end_line: int
+    end_column: int  # exclusive
+    node_type: str  # the matched node's tree-sitter type (to find it again by byte range)
+    message: str
+    node_id: str = ""  # ast-node-<16 hex>: stable across edits elsewhere in the file
+    function: str = ""  # F, T.M, F$lit ("<package>" at package scope)
+    code: str = ""  # the matched code without whitespace (part of the node id)
+    related: tuple[Related, ...] = ()
+    why_no_fix: str | None = None
+    evidence: dict = field(default_factory=dict)  # JSON-able facts for `explain` and --format json
+    fix: SuggestedFix | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None and bool(self.fix.edits)
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        """The fix's edits (none without a fix)."""
+        return self.fix.edits if self.fix is not None else ()
+
+    def to_json(self, display_path: str) -> dict:
+        """The `check --format json` record."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "file": display_path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "message": self.message,
+            "node_id": self.node_id,
+            "fixable": self.fixable,
+            "why_no_fix": self.why_no_fix,
+            "function": self.function,
+            "evidence": self.evidence,
+        }
+
+
+def describe_edits(edits) -> str:
+    """One line for a fix: "insert `...`", "move to `...`" or "replace with `...`"."""
+    ins = [e.text.strip().lstrip(";").strip() for e in edits if e.start == e.end and e.text.strip()]
+    dels = [e for e in edits if e.start != e.end and not e.text]
+    if ins and dels and len(ins) + len(dels) == len(edits):
+        return "move to `" + "`, `".join(ins) + "`"
+    if ins and len(ins) == len(edits):
+        return "insert `" + "`, `".join(ins) + "`"
+    return "replace with `" + "`, `".join(e.text.strip() for e in edits if e.text.strip()) + "`"
+
+
+def suggested_fix(edits) -> SuggestedFix:
+    edits = tuple(edits)
+    return SuggestedFix(describe_edits(edits), edits)
