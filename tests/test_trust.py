@@ -267,11 +267,29 @@ def test_a_cache_directory_prepared_by_someone_else_is_not_used(shared_tmp, othe
     victim_file.write_text("mine\n")
     tool = compile_tool()
     forged = "compile version go0.0.0 rehabFORGED0000000000"
+    # a complete, valid cache answer (as the victim's own launcher would write it), with the ID
+    # replaced: only its owner tells it apart
+    own = shared_tmp / "own-xdg"
+    own_env = go_env(XDG_CACHE_HOME=str(own), PWD=str(shared_tmp))
+    cf = own / "toolexec-rehab" / "vfull.cache"
+    for _ in range(100):
+        before = cf.read_bytes() if cf.exists() else None
+        r = subprocess.run([str(BIN), tool, "-V=full"], cwd=shared_tmp, env=own_env, capture_output=True, text=True)
+        if before is not None and before.endswith(r.stdout.encode()):
+            break
+        __import__("time").sleep(0.1)
+    else:
+        raise AssertionError("the launcher never answered from its cache")
+    text = cf.read_text().rsplit("\nV ", 1)[0] + f"\nV {forged}\n"
+    (shared_tmp / "forged").write_text(text)
+    cf.write_text(text)  # in a directory of ours it is believed: the forgery is complete
+    r = subprocess.run([str(BIN), tool, "-V=full"], cwd=shared_tmp, env=own_env, capture_output=True, text=True)
+    assert r.stdout.strip() == forged, r.stdout + r.stderr
     _as(other_user, f"""set -e
 mkdir -m 0777 {xdg}/toolexec-rehab
 ln -s {victim_file} {xdg}/toolexec-rehab/rejections.log
 ln -s {victim_file} {xdg}/toolexec-rehab/audit.jsonl
-printf 'K {tool}|%s\\nV {forged}\\n' "$PWD" > {xdg}/toolexec-rehab/vfull.cache
+cp {shared_tmp}/forged {xdg}/toolexec-rehab/vfull.cache
 """, cwd=shared_tmp)
     env = go_env(XDG_CACHE_HOME=str(xdg), PWD=str(shared_tmp))
     v = subprocess.run([str(BIN), tool, "-V=full"], cwd=shared_tmp, env=env, capture_output=True, text=True)

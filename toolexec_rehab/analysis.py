@@ -11,7 +11,8 @@ from .golang.goroot import go_env_goroot  # noqa: F401 - re-exported
 from .golang.package import GoFile, Package, load_file
 from .golang.stdapi import StdAPI
 from .golang.stdapi import load as load_api
-from .rules.engine import Engine, Finding
+from .rules.diagnostic import Diagnostic
+from .rules.engine import Engine
 from .rules.loader import load_rules
 
 SKIP_DIRS = {"vendor", "testdata", "node_modules"}
@@ -26,7 +27,7 @@ class PackageInput:
     report: set[str] | None = None  # report only on these (a file given by name)
 
 
-def _shown(path: str) -> str:
+def display(path: str) -> str:
     """go vet's convention: relative to the working directory when that is shorter."""
     try:
         rel = os.path.relpath(path)
@@ -66,7 +67,7 @@ def _scan_dir(directory: str, ctx: buildtags.Context) -> _DirScan:
             if buildtags.file_matches(path, ctx):
                 files.append(path)
         except buildtags.ConstraintError as err:
-            error = error or f"{_shown(path)}: {err}"
+            error = error or f"{display(path)}: {err}"
         except OSError:
             files.append(path)  # unreadable: the loader says so (exit 2)
     return _DirScan(files, had_go, error)
@@ -211,5 +212,5 @@ class Analyzer:
         # source=True: fixes for the source tree (fix, check), which may add imports; a build's may not
         self.engine = Engine(self.rules, self.api, modes=modes, source=source)
 
-    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Finding]:
+    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Diagnostic]:
         return self.engine.analyze(pkg, only)

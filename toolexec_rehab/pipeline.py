@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_env_goroot
+from .analysis import display as _display
 from .config import Config, load_config, package_selected
 from .golang.package import GoFile, find_module
 from .rules.diagnostic import Diagnostic
@@ -248,18 +249,7 @@ class _Helper:
             return out
 
 
-def _display(path: str) -> str:
-    """go vet's convention: relative to the working directory when that is shorter."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    if rel.startswith(".."):
-        return path
-    return rel if rel.startswith(".") else "./" + rel
-
-
-display = _display
+display = _display  # go vet's convention (analysis.display)
 
 
 # ------------------------------------------------------------------ fixes

@@ -180,14 +180,10 @@ def _warn(msg: str) -> None:
     print(f"toolexec-rehab: warning: {msg}", file=sys.stderr)
 
 
-def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
-    """Analyze and rewrite; returns (new argv, patch log lines, applied fixes as (diagnostic,
-    its GoFile) pairs) or None when nothing changes."""
-    from ..analysis import Analyzer
+def _load_chosen(chosen: list[tuple[str, str]]) -> list:
+    """The chosen files as GoFiles (generated ones left out), each knowing its user's path."""
     from ..golang import parse as P
-    from ..golang.package import Package, load_file
-    from ..paths import write_private
-    from ..rules.engine import apply_fixes
+    from ..golang.package import load_file
 
     files = []
     for path, origin in chosen:
@@ -199,102 +195,146 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
         if gf.origin != origin:
             gf.origin = origin
         files.append(gf)
+    return files
+
+
+class _Policy:
+    """Which rules a build runs and which of their fixes it applies: fix-mode rules only (a
+    report-only rule would cost time and change nothing), the resource rules' sites when
+    instrumenting, and with `fix: confirmed` only the sites a trace confirmed."""
+
+    def __init__(self, cfg):
+        from ..pipeline import select_rules
+
+        self.rules, self.modes = select_rules(cfg, fix_only=True)
+        self.policy, self.instrument = cfg.fix_policy(), cfg.instrument()
+        if self.policy == "off":
+            self.rules = []
+        if self.instrument:  # markers at the resource rules' sites, whatever the rules' modes
+            from ..runtime.instrument import tracked_rules
+
+            self.rules = tracked_rules(cfg, self.rules)
+        self.confirmed = None
+        if self.policy == "confirmed":
+            from ..runtime.report import confirmed_ids_or_none
+
+            self.confirmed = confirmed_ids_or_none(cfg.trace())
+            if self.confirmed is None:
+                _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"),
+                               f"fix: confirmed: no usable trace ({cfg.trace() or 'REHAB_TRACE unset'}): "
+                               "no fixes applied")
+                self.confirmed = set()
+
+    def wanted(self, fd) -> bool:
+        return fd.fixable and self.policy != "off" and (self.confirmed is None or fd.node_id in self.confirmed)
+
+
+class _Rewrite:
+    """The rewritten files of one compile, in <objdir>/rehab (line-preserving, with a //line
+    header back to the user's file), the patch log lines and the fixes applied."""
+
+    def __init__(self, ca: CompileArgs, policy: _Policy):
+        self.ca, self.policy = ca, policy
+        self.outdir = os.path.join(ca.objdir or ".", "rehab")
+        self.replaced: dict[str, str] = {}
+        self.log: list[str] = []
+        self.applied: list = []  # (diagnostic, GoFile)
+        self.markers: list[tuple[str, list]] = []  # (package name, sites) for the marker file
+
+    def package(self, pkgname: str, fs: list, findings: list) -> None:
+        sites: list = []
+        for gf in fs:
+            sites.extend(self.file(gf, findings))
+        if sites:
+            self.markers.append((pkgname, sites))
+
+    def file(self, gf, findings: list) -> list:
+        """Apply gf's wanted fixes (and markers): the marker sites that went in."""
+        from ..rules.engine import apply_fixes
+
+        mine = [x for x in findings if x.path == gf.path and self.policy.wanted(x)]
+        marks = markers_diag = None
+        if self.policy.instrument:
+            from ..runtime.instrument import instrument_file
+
+            marks = instrument_file(gf, findings)
+            if marks.edits:
+                markers_diag = marks.diagnostic(gf)
+                mine = mine + [markers_diag]  # last, so that a fix wins over a marker that would overlap it
+        if not mine:
+            return []
+        res = apply_fixes(gf, mine)
+        if res.new_src is None:
+            return []
+        rejected = {id(fd) for fd, _ in res.rejected}
+        self._write(gf, res.new_src)
+        for fd in mine:
+            if id(fd) not in rejected and fd is not markers_diag:
+                self.applied.append((fd, gf))
+                self.log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
+        return marks.sites if markers_diag is not None and id(markers_diag) not in rejected else []
+
+    def _write(self, gf, new_src: bytes) -> None:
+        from ..golang import parse as P
+        from ..paths import write_private
+
+        header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
+        os.makedirs(self.outdir, mode=0o700, exist_ok=True)
+        dest = os.path.join(self.outdir, os.path.basename(gf.path))
+        n = 1
+        while dest in self.replaced.values():
+            n += 1
+            dest = os.path.join(self.outdir, f"{n}_{os.path.basename(gf.path)}")
+        write_private(dest, header + new_src)
+        self.replaced[gf.path] = dest
+
+    def argv(self) -> list[str]:
+        """The compile's argv with the rewritten files (and the marker file) in place."""
+        from ..paths import write_private
+
+        ca = self.ca
+        new_files = [self.replaced.get(f, f) for f in ca.files]
+        for pkgname, sites in self.markers[:1]:  # one package per compile
+            from ..runtime.instrument import MARKER_FILE, marker_file
+
+            dest = os.path.join(self.outdir, MARKER_FILE)
+            write_private(dest, marker_file(pkgname, sites))
+            new_files.append(dest)
+            self.log.extend(f"REHAB: marker {s.rule} {s.node_id} {s.file}:{s.line}" for s in sites)
+        argv = ca.with_files(new_files)
+        if ca.response_file:
+            from .compileargs import write_response_file
+
+            rsp = os.path.join(self.outdir, "compile.rsp")
+            write_response_file(rsp, argv[1:])
+            argv = [ca.tool, "@" + rsp]
+        return argv
+
+
+def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
+    """Analyze and rewrite; returns (new argv, patch log lines, applied fixes as (diagnostic,
+    its GoFile) pairs) or None when nothing changes."""
+    from ..analysis import Analyzer
+    from ..golang.package import Package
+
+    files = _load_chosen(chosen)
     if not files:
         return None
-    from ..pipeline import select_rules
-
-    cfg = _config()
-    # a build only applies fixes: report-only rules would cost time and change nothing
-    rules, modes = select_rules(cfg, fix_only=True)
-    policy, instrument = cfg.fix_policy(), cfg.instrument()
-    if policy == "off":
-        rules = []
-    if instrument:  # markers at the resource rules' sites, whatever the rules' modes
-        from ..runtime.instrument import tracked_rules
-
-        rules = tracked_rules(cfg, rules)
-    if not rules:
+    policy = _Policy(_config())
+    if not policy.rules:
         return None
-    confirmed = None
-    if policy == "confirmed":  # only the fixes whose sites a trace confirmed
-        from ..runtime.report import confirmed_ids_or_none
-
-        confirmed = confirmed_ids_or_none(cfg.trace())
-        if confirmed is None:
-            _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"),
-                           f"fix: confirmed: no usable trace ({cfg.trace() or 'REHAB_TRACE unset'}): no fixes applied")
-            confirmed = set()
-
-    def wanted(fd) -> bool:
-        return fd.fixable and policy != "off" and (confirmed is None or fd.node_id in confirmed)
-
-    analyzer = Analyzer(ca.goroot, rules=rules, modes=modes)
+    analyzer = Analyzer(ca.goroot, rules=policy.rules, modes=policy.modes)
     groups: dict[str, list] = {}
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)
-    replaced: dict[str, str] = {}
-    log: list[str] = []
-    applied_all: list = []  # (diagnostic, GoFile)
-    outdir = os.path.join(ca.objdir or ".", "rehab")
-    markers: list[tuple[str, list]] = []  # (package name, sites) for the generated marker file
+    rw = _Rewrite(ca, policy)
     for pkgname, fs in groups.items():
-        pkg = Package(fs)
-        findings = analyzer.analyze(pkg)
-        sites: list = []
-        for gf in fs:
-            mine = [x for x in findings if x.path == gf.path and wanted(x)]
-            marks = markers_diag = None
-            if instrument:
-                from ..runtime.instrument import instrument_file
-
-                marks = instrument_file(gf, findings)
-                if marks.edits:
-                    # last, so that a fix wins over a marker that would overlap it
-                    markers_diag = marks.diagnostic(gf)
-                    mine = mine + [markers_diag]
-            if not mine:
-                continue
-            res = apply_fixes(gf, mine)
-            if res.new_src is None:
-                continue
-            rejected = {id(fd) for fd, _ in res.rejected}
-            applied = [fd for fd in mine if id(fd) not in rejected and fd is not markers_diag]
-            if markers_diag is not None and id(markers_diag) not in rejected:
-                sites.extend(marks.sites)
-            header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
-            os.makedirs(outdir, mode=0o700, exist_ok=True)
-            dest = os.path.join(outdir, os.path.basename(gf.path))
-            n = 1
-            while dest in replaced.values():
-                n += 1
-                dest = os.path.join(outdir, f"{n}_{os.path.basename(gf.path)}")
-            write_private(dest, header + res.new_src)
-            replaced[gf.path] = dest
-            for fd in applied:
-                applied_all.append((fd, gf))
-                log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
-        if sites:
-            markers.append((pkgname, sites))
+        rw.package(pkgname, fs, analyzer.analyze(Package(fs)))
     for w in analyzer.engine.warnings:
         _warn(w)
-    if not replaced:
+    if not rw.replaced:
         return None
-    new_files = [replaced.get(f, f) for f in ca.files]
-    for pkgname, sites in markers[:1]:  # one package per compile
-        from ..runtime.instrument import MARKER_FILE, marker_file
-
-        dest = os.path.join(outdir, MARKER_FILE)
-        write_private(dest, marker_file(pkgname, sites))
-        new_files.append(dest)
-        log.extend(f"REHAB: marker {s.rule} {s.node_id} {s.file}:{s.line}" for s in sites)
-    argv = ca.with_files(new_files)
-    if ca.response_file:
-        from .compileargs import write_response_file
-
-        rsp = os.path.join(outdir, "compile.rsp")
-        write_response_file(rsp, argv[1:])
-        argv = [ca.tool, "@" + rsp]
-    return argv, log, applied_all
+    return rw.argv(), rw.log, rw.applied
 
 
 def run_compile(argv: list[str], runner=None) -> int:
