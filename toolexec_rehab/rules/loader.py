@@ -27,20 +27,45 @@ class LoadedRule:
 
 
 def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
-    import yaml  # here, not at the top: a build reads the rules from the cache (see below)
-    from pydantic import ValidationError
-
+    """Read, validate and compile one rule file; every error names the file and line."""
+    text = _read_rule_text(path)
+    rule = _validate(path, text, _parse_yaml(path, text))
     from ..golang import parse as P
+    from .schema import yaml_line_of
+
+    if Path(path).stem != rule.id:
+        raise RuleError(f"{path}:{yaml_line_of(text, ('id',)) or 1}: rule id {rule.id!r} must match the file name")
+    try:
+        P.query(rule.match.query)
+    except Exception as e:  # tree_sitter.QueryError
+        raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'query')) or 1}: bad tree-sitter query: {e}") from None
+    conds = [_condition(path, text, c) for c in rule.match.conditions]
+    _check_inputs(path, text, rule, [name for name, _, _ in conds])
+    if rule.fix is not None:
+        from ..rewrite.render import environment
+
+        try:
+            environment(*template_dirs).get_template(rule.fix.template)
+        except Exception as e:
+            raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
+                            f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
+    return LoadedRule(rule=freeze(rule), path=path, template_dirs=template_dirs, conditions=conds)
+
+
+def _read_rule_text(path: str) -> str:
     from ..paths import read_confined
-    from .params import MODELS
-    from .schema import Rule, yaml_line_of
 
     try:  # never through a symbolic link, never outside its rule directory
-        text = read_confined(path, os.path.dirname(path)).decode("utf-8")
+        return read_confined(path, os.path.dirname(path)).decode("utf-8")
     except UnicodeDecodeError as e:
         raise RuleError(f"{path}:1: not UTF-8: {e}") from None
     except OSError as e:
         raise RuleError(f"{path}:1: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _parse_yaml(path: str, text: str) -> dict:
+    import yaml  # here, not at the top: a build reads the rules from the cache (see below)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -50,8 +75,16 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         raise RuleError(f"{path}:{line}: invalid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):
         raise RuleError(f"{path}:1: a rule file must be a mapping")
+    return data
+
+
+def _validate(path: str, text: str, data: dict):
+    from pydantic import ValidationError
+
+    from .schema import Rule, yaml_line_of
+
     try:
-        rule = Rule.model_validate(data)
+        return Rule.model_validate(data)
     except ValidationError as e:
         # an unknown key (a typo) explains a missing one: name it first
         errs = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
@@ -63,36 +96,24 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
             what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             msgs.append(f"{path}:{line}: {where}: {what}")
         raise RuleError("\n".join(msgs)) from None
-    stem = Path(path).stem
-    if stem != rule.id:
-        raise RuleError(f"{path}:{yaml_line_of(text, ('id',)) or 1}: rule id {rule.id!r} must match the file name")
-    try:
-        P.query(rule.match.query)
-    except Exception as e:  # tree_sitter.QueryError
-        raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'query')) or 1}: bad tree-sitter query: {e}") from None
-    conds = []
-    for c in rule.match.conditions:
-        (name, params), = c.items()
-        if name not in CONDITIONS:
-            raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
-                            f"unknown condition {name!r} (known: {', '.join(sorted(CONDITIONS))})")
-        model, fn = MODELS[name], CONDITIONS[name].fn
-        try:
-            conds.append((name, freeze(model.model_validate(params or {})), fn))
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}: "
-                            f"condition {name}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
-    _check_inputs(path, text, rule, [name for name, _, _ in conds])
-    if rule.fix is not None:
-        from ..rewrite.render import environment
 
-        try:
-            environment(*template_dirs).get_template(rule.fix.template)
-        except Exception as e:
-            raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
-                            f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
-    return LoadedRule(rule=freeze(rule), path=path, template_dirs=template_dirs, conditions=conds)
+
+def _condition(path: str, text: str, c: dict) -> tuple:
+    """(name, frozen params, function) of one `match.conditions` entry."""
+    from pydantic import ValidationError
+
+    from .params import MODELS
+    from .schema import yaml_line_of
+
+    (name, params), = c.items()
+    where = f"{path}:{yaml_line_of(text, ('match', 'conditions', name)) or 1}"
+    if name not in CONDITIONS:
+        raise RuleError(f"{where}: unknown condition {name!r} (known: {', '.join(sorted(CONDITIONS))})")
+    try:
+        return name, freeze(MODELS[name].model_validate(params or {})), CONDITIONS[name].fn
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise RuleError(f"{where}: condition {name}: {'.'.join(str(x) for x in err['loc'])}: {err['msg']}") from None
 
 
 def _check_inputs(path: str, text: str, rule, names: list[str]) -> None:
