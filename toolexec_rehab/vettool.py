@@ -293,10 +293,18 @@ def run(cfg_path: str, flags: dict) -> int:
     if cfg.get("VetxOnly"):
         _outputs(cfg, None)
         return 0
+    files = _load_files(cfg, cfg_path)
+    if files is None:  # did not parse, and cmd/go said to carry on
+        _outputs(cfg, None)
+        return 0
+    findings = _analyze(cfg, files, flags)
+    return _report(cfg, findings, {f.path: f for f in files}, flags)
 
-    from .analysis import UsageError
-    from .config import load_config, package_selected
-    from .golang.package import Package, load_file
+
+def _load_files(cfg: dict, cfg_path: str) -> list | None:
+    """vet.cfg's GoFiles, parsed; a syntax error is bad input (None with
+    SucceedOnTypecheckFailure)."""
+    from .golang.package import load_file
     from .syntax import syntax_errors
 
     files = []
@@ -310,9 +318,16 @@ def run(cfg_path: str, flags: dict) -> int:
     errors = [msg for f in files if f.has_error for msg in syntax_errors(f)]
     if errors:
         if cfg.get("SucceedOnTypecheckFailure"):
-            _outputs(cfg, None)
-            return 0
+            return None
         raise VetError("\n".join(errors))
+    return files
+
+
+def _analyze(cfg: dict, files: list, flags: dict) -> list:
+    """The package's diagnostics under the config and the rule flags, sorted. An internal error
+    propagates (main: exit 3, a traceback only with REHAB_DEBUG=1)."""
+    from .config import load_config, package_selected
+    from .golang.package import Package
 
     conf = load_config(cfg.get("Dir") or os.path.dirname(files[0].origin))
     include, exclude = conf.package_globs()
@@ -322,23 +337,15 @@ def run(cfg_path: str, flags: dict) -> int:
         if rules:
             from .analysis import Analyzer, go_env_goroot
 
-            try:
-                analyzer = Analyzer(go_env_goroot(), rules=rules, modes=modes)
-                findings = analyzer.analyze(Package(files, import_path=cfg.get("ImportPath") or ""))
-                for w in analyzer.engine.warnings:
-                    print(f"{PROG}: warning: {w}", file=sys.stderr)
-            except UsageError:
-                raise
-            except Exception as e:  # noqa: BLE001 - an internal error is reported, not a traceback
-                from .settings import debug
-
-                if debug():
-                    raise
-                raise VetError(f"internal error analysing {cfg.get('ID')}: {type(e).__name__}: {e} "
-                               "(REHAB_DEBUG=1 shows the traceback)") from None
+            analyzer = Analyzer(go_env_goroot(), rules=rules, modes=modes)
+            findings = analyzer.analyze(Package(files, import_path=cfg.get("ImportPath") or ""))
+            for w in analyzer.engine.warnings:
+                print(f"{PROG}: warning: {w}", file=sys.stderr)
     findings.sort(key=lambda x: (x.origin, x.line, x.column, x.rule))
-    by_path = {f.path: f for f in files}
+    return findings
 
+
+def _report(cfg: dict, findings: list, by_path: dict, flags: dict) -> int:
     if flags.get("fix"):
         _outputs(cfg, _fix_outputs(cfg, findings, by_path, bool(flags.get("diff"))))
         return 0
