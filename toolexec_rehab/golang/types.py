@@ -103,63 +103,90 @@ class Resolver:
 
     # ---------------------------------------------------------------- scopes
     def lookup(self, name: str, at: Node, file: GoFile) -> Binding | None:
+        """The declaration `name` refers to at `at`: the scopes from the innermost out (each
+        ancestor that opens one has a `_scope_*` method in _SCOPES, keyed by node type; `child`
+        is the ancestor's child on the way up, which decides what is already in scope), then
+        the package, the file's imports and the universe."""
         child = at
         for anc in P.ancestors(at):
-            t = anc.type
-            if t == "statement_list":
-                decls = self._block_decls(anc, file).get(name)
-                if decls:
-                    start = child.start_byte
-                    for end, b in reversed(decls):
-                        if end <= start:
-                            return b
-            elif t in ("if_statement", "expression_switch_statement", "type_switch_statement"):
-                init = anc.child_by_field_name("initializer")
+            scope = _SCOPES.get(anc.type)
+            if scope is not None:
+                b = scope(self, anc, child, name, file)
+                if b is not None:
+                    return b
+            child = anc
+        return self._lookup_package_level(name, file)
+
+    def _scope_block(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:
+        """A statement list: the last declaration of `name` that ends before `child`."""
+        decls = self._block_decls(anc, file).get(name)
+        if decls:
+            start = child.start_byte
+            for end, b in reversed(decls):
+                if end <= start:
+                    return b
+        return None
+
+    def _scope_if_or_switch(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:
+        """if / switch: the initializer's names (`if x, err := f(); err != nil`), and in a type
+        switch's cases the alias (`switch v := x.(type)`)."""
+        init = anc.child_by_field_name("initializer")
+        if init is not None and child != init:
+            b = self._declared_by(init, name, file)
+            if b:
+                return b
+        if anc.type == "type_switch_statement" and child.type == "type_case":
+            alias = anc.child_by_field_name("alias")
+            i = _position(P.named_children(alias), name)
+            if i is not None:
+                return Binding(name, "local", anc, i, file)
+        return None
+
+    def _scope_for(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:
+        """for: the clause's initializer (`for i := 0; ...`) or the range variables (`:=`)."""
+        for c in anc.named_children:
+            if c == child:
+                continue
+            if c.type == "for_clause":
+                init = c.child_by_field_name("initializer")
                 if init is not None and child != init:
                     b = self._declared_by(init, name, file)
                     if b:
                         return b
-                if t == "type_switch_statement" and child.type == "type_case":
-                    alias = anc.child_by_field_name("alias")
-                    for i, n in enumerate(P.named_children(alias)):
-                        if P.text(n) == name:
-                            return Binding(name, "local", anc, i, file)
-            elif t == "for_statement":
-                for c in anc.named_children:
-                    if c == child:
-                        continue
-                    if c.type == "for_clause":
-                        init = c.child_by_field_name("initializer")
-                        if init is not None and child != init:
-                            b = self._declared_by(init, name, file)
-                            if b:
-                                return b
-                    elif c.type == "range_clause" and child != c:
-                        if any(x.type == ":=" for x in c.children):
-                            left = c.child_by_field_name("left")
-                            for i, n in enumerate(P.named_children(left)):
-                                if P.text(n) == name:
-                                    return Binding(name, "local", c, i, file)
-            elif t == "communication_case":
-                comm = anc.child_by_field_name("communication")
-                if comm is not None and comm.type == "receive_statement" and child != comm:
-                    left = comm.child_by_field_name("left")
-                    if any(x.type == ":=" for x in comm.children):
-                        for i, n in enumerate(P.named_children(left)):
-                            if P.text(n) == name:
-                                return Binding(name, "local", comm, i, file)
-            elif t in ("function_declaration", "method_declaration", "func_literal"):
-                for field in ("receiver", "parameters", "result"):
-                    pl = anc.child_by_field_name(field)
-                    if pl is None or pl.type != "parameter_list":
-                        continue
-                    for decl in pl.named_children:
-                        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
-                            continue
-                        for i, n in enumerate(decl.children_by_field_name("name")):
-                            if P.text(n) == name:
-                                return Binding(name, "param", decl, i, file)
-            child = anc
+            elif c.type == "range_clause" and child != c and _defines(c):
+                i = _position(P.named_children(c.child_by_field_name("left")), name)
+                if i is not None:
+                    return Binding(name, "local", c, i, file)
+        return None
+
+    def _scope_select_case(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:
+        """`case v, ok := <-ch:` declares v and ok for the case's statements."""
+        comm = anc.child_by_field_name("communication")
+        if comm is not None and comm.type == "receive_statement" and child != comm:
+            left = comm.child_by_field_name("left")
+            if _defines(comm):
+                i = _position(P.named_children(left), name)
+                if i is not None:
+                    return Binding(name, "local", comm, i, file)
+        return None
+
+    def _scope_signature(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:
+        """A function's receiver, parameters and named results."""
+        for field in ("receiver", "parameters", "result"):
+            pl = anc.child_by_field_name(field)
+            if pl is None or pl.type != "parameter_list":
+                continue
+            for decl in pl.named_children:
+                if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+                    continue
+                i = _position(decl.children_by_field_name("name"), name)
+                if i is not None:
+                    return Binding(name, "param", decl, i, file)
+        return None
+
+    def _lookup_package_level(self, name: str, file: GoFile) -> Binding | None:
+        """Outside every function scope: package-level declarations, then the file's imports,
+        then the predeclared names."""
         pkg = self.pkg
         if name in pkg.vars:
             spec, i = pkg.vars[name]
@@ -440,6 +467,33 @@ class Resolver:
         if kind == "builtin":
             return name
         return None
+
+
+def _position(names, name: str) -> int | None:
+    """Index of the identifier `name` among declared names (None: not there)."""
+    for i, n in enumerate(names):
+        if P.text(n) == name:
+            return i
+    return None
+
+
+def _defines(clause: Node) -> bool:
+    """A range clause or receive statement with `:=` (declares its left side, not assigns)."""
+    return any(x.type == ":=" for x in clause.children)
+
+
+# Resolver.lookup: the nodes that open a scope of their own, and where to look in each.
+_SCOPES = {
+    "statement_list": Resolver._scope_block,
+    "if_statement": Resolver._scope_if_or_switch,
+    "expression_switch_statement": Resolver._scope_if_or_switch,
+    "type_switch_statement": Resolver._scope_if_or_switch,
+    "for_statement": Resolver._scope_for,
+    "communication_case": Resolver._scope_select_case,
+    "function_declaration": Resolver._scope_signature,
+    "method_declaration": Resolver._scope_signature,
+    "func_literal": Resolver._scope_signature,
+}
 
 
 def method_decl_receiver(decl: Node) -> str | None:

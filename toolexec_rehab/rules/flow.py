@@ -205,53 +205,51 @@ class Flow:
 
     # ------------------------------------------------------------ use classification
     def _classify_use(self, use: Node) -> str:
-        """What a value use of the handle does to ownership: none | close | transfer."""
+        """What a value use of the handle does to ownership: none | close | transfer.
+
+        Climbs from the use to the first node that decides (_USE_JUDGES, keyed by node type): a judge
+        returns the verdict, None to look further up (append: the value goes where the slice goes), or
+        the (callee, argpos, whole_var) of a same-package helper, whose effect is the verdict."""
         child, p = use, use.parent
         while p is not None:
-            t = p.type
-            if t == "argument_list":
-                call = p.parent
-                args = P.named_children(p)
-                pos = next((i for i, a in enumerate(args) if a == child), 0)
-                fn = call.child_by_field_name("function")
-                if fn is not None and fn.type == "func_literal":
-                    return "transfer"  # captured by an immediately-invoked literal (go/defer handled elsewhere)
-                name = self._callee(call)
-                if name is None:
-                    return "transfer"
-                if name == "append":
-                    child, p = call, call.parent
-                    continue
-                if name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES):
-                    return "none"
-                if name.startswith("."):
-                    return self._helper_effect(name, pos, whole_var=not self._is_handle(child))
-                return "transfer"
-            if t == "binary_expression":
-                return "none"  # rows != nil, f == other: a comparison keeps nothing
-            if t in ("return_statement", "send_statement", "composite_literal", "literal_value",
-                     "keyed_element", "literal_element", "func_literal"):
-                if t == "send_statement" and p.child_by_field_name("channel") == child:
-                    return "none"
-                return "transfer"
-            if t in ("assignment_statement", "short_var_declaration"):
-                right = p.child_by_field_name("right")
-                if right is None or child != right:
-                    return "none"
-                rvals = P.named_children(right)
-                lvals = P.named_children(p.child_by_field_name("left"))
-                idx = next((i for i, a in enumerate(rvals) if a == use or contains(a, use)), -1)
-                if 0 <= idx < len(lvals) and P.text(lvals[idx]) == "_":
-                    return "none"
-                return "transfer"  # stored in a field, global, map, slice or another variable
-            if t in ("expression_statement", "if_statement", "for_statement", "expression_switch_statement",
-                     "go_statement", "defer_statement", "inc_statement", "dec_statement", "block",
-                     "var_declaration", "var_spec"):
-                if t == "var_declaration" or t == "var_spec":
-                    return "transfer"
-                return "none"
+            judge = _USE_JUDGES.get(p.type)
+            verdict = judge(self, use, child, p) if judge is not None else None
+            if isinstance(verdict, tuple):
+                return self._helper_effect(*verdict)  # called here, not in the judge: no extra frame per level
+            if verdict is not None:
+                return verdict
             child, p = p, p.parent
         return "none"
+
+    def _judge_argument(self, use: Node, child: Node, p: Node) -> str | tuple | None:
+        """An argument of a call: the callee decides."""
+        call = p.parent
+        args = P.named_children(p)
+        pos = next((i for i, a in enumerate(args) if a == child), 0)
+        fn = call.child_by_field_name("function")
+        if fn is not None and fn.type == "func_literal":
+            return "transfer"  # captured by an immediately-invoked literal (go/defer handled elsewhere)
+        name = self._callee(call)
+        if name is None:
+            return "transfer"
+        if name == "append":
+            return None  # climbs past the call: judged by where the appended slice goes
+        if _is_non_owning(name):
+            return "none"
+        if name.startswith("."):
+            return name, pos, not self._is_handle(child)
+        return "transfer"
+
+    def _judge_assignment(self, use: Node, child: Node, p: Node) -> str:
+        right = p.child_by_field_name("right")
+        if right is None or child != right:
+            return "none"
+        rvals = P.named_children(right)
+        lvals = P.named_children(p.child_by_field_name("left"))
+        idx = next((i for i, a in enumerate(rvals) if a == use or contains(a, use)), -1)
+        if 0 <= idx < len(lvals) and P.text(lvals[idx]) == "_":
+            return "none"
+        return "transfer"  # stored in a field, global, map, slice or another variable
 
     def _effect(self, stmt: Node) -> bool:
         """True when a simple statement closes or hands off the handle."""
@@ -290,35 +288,43 @@ class Flow:
         call = next((c for c in stmt.named_children if c.type == "call_expression"), None)
         if call is None:
             return False
-        if self._closes(call):
-            fn = call.child_by_field_name("function")
-            if fn is not None and fn.type != "func_literal":
-                return True
         fn = call.child_by_field_name("function")
         args = P.named_children(call.child_by_field_name("arguments"))
         if fn is not None and fn.type == "func_literal":
-            body = fn.child_by_field_name("body")
-            if body is not None and self._closes_or_defers(body):
-                return True
-            # defer func(b io.ReadCloser) { b.Close() }(resp.Body)
-            params = [n for d in P.named_children(fn.child_by_field_name("parameters"))
-                      for n in d.children_by_field_name("name")]
-            for i, a in enumerate(args):
-                if i < len(params) and (self._is_handle(a) or P.text(a) == self.r.var):
-                    pname = P.text(params[i])
-                    sub = Flow(Resource(pname, pname if self._is_handle(a) else self.r.handle.replace(
-                        self.r.var, pname, 1), None, body, fn, self.r.close), self.rv, self.f)
-                    if body is not None and sub._closes_or_defers(body):
-                        return True
-            return False
+            return self._deferred_literal_closes(fn, args)
+        if fn is not None and self._closes(call):
+            return True  # defer f.Close() (or a Close call among its arguments)
+        # defer helper(f): a same-package helper that closes it; defer keep(f): a hand-off (recorded)
         for i, a in enumerate(args):
-            if self._is_handle(a) or (P.text(a) == self.r.var):
+            if self._passes_value(a):
                 name = self._callee(call)
                 if name and name.startswith("."):
                     if self._helper_effect(name, i, whole_var=not self._is_handle(a)) == "close":
                         return True
-                elif name is None or not (name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES)):
+                elif name is None or not _is_non_owning(name):
                     self.out.transfers.append(a)
+                    return True
+        return False
+
+    def _passes_value(self, arg: Node) -> bool:
+        """The argument is the handle, or the whole variable that holds it."""
+        return self._is_handle(arg) or P.text(arg) == self.r.var
+
+    def _deferred_literal_closes(self, fn: Node, args: list[Node]) -> bool:
+        """`defer func() { ... f.Close() ... }()`, or the literal closes the parameter the
+        handle is passed in."""
+        body = fn.child_by_field_name("body")
+        if body is not None and self._closes_or_defers(body):
+            return True
+        # defer func(b io.ReadCloser) { b.Close() }(resp.Body)
+        params = [n for d in P.named_children(fn.child_by_field_name("parameters"))
+                  for n in d.children_by_field_name("name")]
+        for i, a in enumerate(args):
+            if i < len(params) and self._passes_value(a):
+                pname = P.text(params[i])
+                sub = Flow(Resource(pname, pname if self._is_handle(a) else self.r.handle.replace(
+                    self.r.var, pname, 1), None, body, fn, self.r.close), self.rv, self.f)
+                if body is not None and sub._closes_or_defers(body):
                     return True
         return False
 
@@ -331,7 +337,7 @@ class Flow:
 
     def _walk_list(self, stmts, closed):
         for s in stmts:
-            closed = self._walk(s, closed)
+            closed = True if closed else self._walker(s)(self, s)
             if closed is NORET or closed is True:
                 return closed
         return closed
@@ -344,89 +350,91 @@ class Flow:
         return last.type in ("return_statement", "break_statement", "continue_statement",
                              "goto_statement") or self._is_exit(last)
 
-    def _walk(self, s: Node, closed):
-        if closed:
-            return True
-        t = s.type
-        if t == "return_statement":
-            if self._effect(s):
-                return NORET
+    # Each `_walk_*` gives the state after its statement: True (closed or handed off), False (still
+    # open) or NORET (the path does not fall through). They call each other as `self._walker(s)(self, s)`,
+    # not through a common `_walk`, whose frame per statement would lower the nesting we can walk.
+    def _walker(self, s: Node):
+        """The `_walk_*` method for statement `s` (_STATEMENT_WALKERS), `_walk_simple` for the rest."""
+        return _STATEMENT_WALKERS.get(s.type, Flow._walk_simple)
+
+    def _walk_simple(self, s: Node):
+        """A statement without statements inside: its effect (or the end of the path)."""
+        return NORET if self._is_exit(s) else self._effect(s)
+
+    def _walk_return(self, s: Node):
+        if not self._effect(s):
             self.out.leaks.append(s)
-            return NORET
-        if t == "defer_statement":
-            if self._defer_closes(s):
+        return NORET
+
+    def _walk_defer(self, s: Node):
+        return self._defer_closes(s) or self._effect(s)
+
+    def _walk_go(self, s: Node):
+        if any(True for _ in self._uses(s)) or self._closes_or_defers(s) or self._mentions_var(s):
+            self.out.transfers.append(s)
+            return True
+        return False
+
+    def _walk_if(self, s: Node):
+        init = s.child_by_field_name("initializer")
+        if init is not None and self._effect(init):
+            return True
+        cond = s.child_by_field_name("condition")
+        if cond is not None and self._effect(cond):
+            return True
+        cons = s.child_by_field_name("consequence")
+        alt = s.child_by_field_name("alternative")
+        if s == self.out.errcheck:
+            # the `if err != nil` right after the acquisition: on the failing branch there is nothing
+            # to close (when it ends the path; else the value is nil from there on)
+            failing, succeeding = (alt, cons) if self.out.errcheck_negated else (cons, alt)
+            fail_state = NORET if self._terminates(failing) else True
+            ok_state = False if succeeding is None else self._walker(succeeding)(self, succeeding)
+            if self.out.errcheck_negated and alt is None:
+                fail_state = True  # implicit else: the resource is nil there
+            return self._merge([fail_state, ok_state])
+        then_state = self._walker(cons)(self, cons) if cons is not None else False
+        else_state = self._walker(alt)(self, alt) if alt is not None else False
+        return self._merge([then_state, else_state])
+
+    def _walk_block(self, s: Node):
+        return self._walk_list(P.statements(s), False)
+
+    def _walk_labeled(self, s: Node):
+        inner = [c for c in s.named_children if c.type != "label_name"]
+        return self._walker(inner[0])(self, inner[0]) if inner else False
+
+    def _walk_for(self, s: Node):
+        for c in s.named_children:
+            if c.type in ("for_clause", "range_clause") and self._effect(c):
                 return True
-            return self._effect(s)
-        if t == "go_statement":
-            if any(True for _ in self._uses(s)) or self._closes_or_defers(s) or self._mentions_var(s):
-                self.out.transfers.append(s)
+        body = s.child_by_field_name("body")
+        self._walker(body)(self, body)
+        return NORET if _never_ends(s, body) else False
+
+    def _walk_switch(self, s: Node):
+        """expression switch, type switch, select: the header, then one state per case."""
+        for c in s.named_children:
+            if c.type not in CASE_NODES and c.type != "comment" and self._effect(c):
                 return True
-            return False
-        if self._is_exit(s):
-            return NORET
-        if t == "if_statement":
-            init = s.child_by_field_name("initializer")
-            if init is not None and self._effect(init):
-                return True
-            cond = s.child_by_field_name("condition")
-            if cond is not None and self._effect(cond):
-                return True
-            cons = s.child_by_field_name("consequence")
-            alt = s.child_by_field_name("alternative")
-            if s == self.out.errcheck:
-                failing, succeeding = (alt, cons) if self.out.errcheck_negated else (cons, alt)
-                fail_state = NORET if self._terminates(failing) else True
-                if succeeding is None:
-                    ok_state = False
-                else:
-                    ok_state = self._walk(succeeding, False)
-                if self.out.errcheck_negated and alt is None:
-                    fail_state = True  # implicit else: the resource is nil there
-                return self._merge([fail_state, ok_state])
-            then_state = self._walk(cons, False) if cons is not None else False
-            else_state = self._walk(alt, False) if alt is not None else False
-            return self._merge([then_state, else_state])
-        if t == "block":
-            return self._walk_list(P.statements(s), False)
-        if t == "labeled_statement":
-            inner = [c for c in s.named_children if c.type != "label_name"]
-            return self._walk(inner[0], False) if inner else False
-        if t == "for_statement":
-            for c in s.named_children:
-                if c.type in ("for_clause", "range_clause") and self._effect(c):
-                    return True
-            body = s.child_by_field_name("body")
-            self._walk(body, False)
-            has_header = any(c.type in ("for_clause", "range_clause") or c != body for c in s.named_children
-                             if c != body)
-            if not has_header and not _has_break(body):
-                return NORET
-            return False
-        if t in SWITCH_NODES:
-            for c in s.named_children:
-                if c.type not in CASE_NODES and c.type != "comment" and self._effect(c):
-                    return True
-            states = []
-            has_default = False
-            for c in s.named_children:
-                if c.type in CASE_NODES:
-                    if c.type == "default_case":
-                        has_default = True
-                    comm = c.child_by_field_name("communication")
-                    if comm is not None and self._effect(comm):
-                        states.append(True)
-                        continue
-                    states.append(self._walk_list(P.statements(c), False))
-            if not has_default and t != "select_statement":
-                states.append(False)
-            return self._merge(states)
-        if t in ("break_statement", "continue_statement"):
-            if self.out.in_loop and self._exits_acq_loop(s):
-                self.out.leaks.append(s)
-            return NORET
-        if t in ("goto_statement", "fallthrough_statement"):
-            return NORET
-        return self._effect(s)
+        states = []
+        has_default = False
+        for c in s.named_children:
+            if c.type not in CASE_NODES:
+                continue
+            if c.type == "default_case":
+                has_default = True
+            comm = c.child_by_field_name("communication")  # select: case v := <-ch, case ch <- v
+            states.append(True if comm is not None and self._effect(comm) else self._walk_list(P.statements(c), False))
+        if not has_default and s.type != "select_statement":
+            states.append(False)  # no case matched
+        return self._merge(states)
+
+    def _walk_break(self, s: Node):
+        """break / continue."""
+        if self.out.in_loop and self._exits_acq_loop(s):
+            self.out.leaks.append(s)
+        return NORET
 
     def _mentions_var(self, node: Node) -> bool:
         return any(n.type == "identifier" and P.text(n) == self.r.var for n in P.descendants(node))
@@ -489,27 +497,26 @@ class Flow:
             state = self._walk_list(after, state)
             if state is NORET or state is True:
                 break
-            holder = lst.parent  # block or case clause
-            owner = holder.parent if holder is not None else None
-            if holder is None or owner is None:
+            node = self._continue_after(lst)
+            if node is None:
                 break
-            if owner.type in FUNC_NODES:
-                out.leaks.append(holder)  # falls off the end of the function
-                break
-            if owner.type in LOOP_NODES:
-                if out.in_loop:
-                    out.leaks.append(holder)  # next iteration overwrites it
-                break
-            # climb to the statement that holds this block and continue after it
-            up = holder if holder.type in CASE_NODES else owner
-            while up.parent is not None and up.parent.type != "statement_list":
-                if up.parent.type in FUNC_NODES or up.parent.type in LOOP_NODES:
-                    break
-                up = up.parent
-            if up.parent is None or up.parent.type != "statement_list":
-                break
-            node = up
         return out
+
+    def _continue_after(self, lst: Node) -> Node | None:
+        """`lst` ran out with the handle open: the statement holding the block, to walk on after; None
+        to stop (a leak at the end of the function, or of the loop iteration that acquired it)."""
+        holder = lst.parent  # block or case clause
+        owner = holder.parent if holder is not None else None
+        if holder is None or owner is None:
+            return None
+        if owner.type in FUNC_NODES:
+            self.out.leaks.append(holder)  # falls off the end of the function
+            return None
+        if owner.type in LOOP_NODES:
+            if self.out.in_loop:
+                self.out.leaks.append(holder)  # next iteration overwrites it
+            return None
+        return _holding_statement(holder, owner)
 
 
 def contains(outer: Node, inner: Node) -> bool:
@@ -534,3 +541,57 @@ def _has_break(body: Node | None) -> bool:
         if n.type == "return_statement":
             continue
     return False
+
+
+def _holding_statement(holder: Node, owner: Node) -> Node | None:
+    """The statement (in a statement list) that holds this block; None short of a function or loop."""
+    up = holder if holder.type in CASE_NODES else owner
+    while up.parent is not None and up.parent.type != "statement_list":
+        if up.parent.type in FUNC_NODES or up.parent.type in LOOP_NODES:
+            break
+        up = up.parent
+    return up if up.parent is not None and up.parent.type == "statement_list" else None
+
+
+def _never_ends(loop: Node, body: Node | None) -> bool:
+    """`for { ... }`: no header (clause, condition) and no break, so it does not fall through."""
+    return not any(c != body for c in loop.named_children) and not _has_break(body)
+
+
+def _is_non_owning(name: str) -> bool:
+    return name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES)
+
+
+def _always(verdict: str):
+    return lambda flow, use, child, p: verdict
+
+
+# Flow._classify_use: the node types that decide what a use of the handle below them does;
+# every other node (selector, call, parenthesized, unary, index ...) passes the question up.
+_USE_JUDGES = {
+    "argument_list": Flow._judge_argument,
+    "send_statement": lambda flow, use, child, p: "none" if p.child_by_field_name("channel") == child else "transfer",
+    "assignment_statement": Flow._judge_assignment,
+    "short_var_declaration": Flow._judge_assignment,
+    # returned, stored in a composite or a var, captured by a func literal
+    **dict.fromkeys(("return_statement", "composite_literal", "literal_value", "keyed_element",
+                     "literal_element", "func_literal", "var_declaration", "var_spec"), _always("transfer")),
+    # a comparison keeps nothing (rows != nil, f == other); nor do statements that merely hold the use
+    **dict.fromkeys(("binary_expression", "expression_statement", "if_statement", "for_statement",
+                     "expression_switch_statement", "go_statement", "defer_statement", "inc_statement",
+                     "dec_statement", "block"), _always("none")),
+}
+
+# Flow._walker: one walker per kind of statement that is more than its effect.
+_STATEMENT_WALKERS = {
+    "return_statement": Flow._walk_return,
+    "defer_statement": Flow._walk_defer,
+    "go_statement": Flow._walk_go,
+    "if_statement": Flow._walk_if,
+    "block": Flow._walk_block,
+    "labeled_statement": Flow._walk_labeled,
+    "for_statement": Flow._walk_for,
+    **dict.fromkeys(SWITCH_NODES, Flow._walk_switch),
+    **dict.fromkeys(("break_statement", "continue_statement"), Flow._walk_break),
+    **dict.fromkeys(("goto_statement", "fallthrough_statement"), lambda flow, s: NORET),
+}

@@ -314,119 +314,182 @@ def _read_lines(path: str) -> list[str]:
 
 
 def run(args) -> int:
-    command = list(args.command or [])
-    if command[:1] == ["--"]:
-        command = command[1:]
-    if (args.pid is None) == (not command):
-        raise TraceError("give exactly one of --pid PID or -- PROGRAM ARGS...")
+    command = _command(args)
     duration_ms = parse_duration(args.duration)
     arch = check_platform()
     check_privileges()
     bpftrace = find_bpftrace()
     check_tracefs()
-    if args.pid is not None:
-        exe = f"/proc/{args.pid}/exe"
-        if not os.path.exists(f"/proc/{args.pid}"):
-            raise TraceError(f"--pid {args.pid}: no such process")
-        binary = os.path.realpath(exe)
-        if not os.path.isfile(binary):
-            binary = exe  # deleted or replaced on disk: the mapped file is still reachable here
-    else:
-        prog = command[0]
-        binary = prog if os.sep in prog else (shutil.which(prog) or "")
-        if not binary or not os.path.isfile(binary):
-            raise TraceError(f"{prog}: no such program")
-        binary = os.path.realpath(binary)
+    binary = _pid_binary(args.pid) if args.pid is not None else _program_binary(command[0])
     target = Target(binary, arch)
+    maps, elapsed = _trace(args, command, target, arch, bpftrace, duration_ms)
+    return _report(args, target, binary, maps, elapsed)
+
+
+def _command(args) -> list[str]:
+    """The program to start (`-- PROGRAM ARGS...`), [] with --pid; exactly one of the two."""
+    command = list(args.command or [])
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if (args.pid is None) == (not command):
+        raise TraceError("give exactly one of --pid PID or -- PROGRAM ARGS...")
+    return command
+
+
+def _pid_binary(pid: int) -> str:
+    exe = f"/proc/{pid}/exe"
+    if not os.path.exists(f"/proc/{pid}"):
+        raise TraceError(f"--pid {pid}: no such process")
+    binary = os.path.realpath(exe)
+    if not os.path.isfile(binary):
+        binary = exe  # deleted or replaced on disk: the mapped file is still reachable here
+    return binary
+
+
+def _program_binary(prog: str) -> str:
+    binary = prog if os.sep in prog else (shutil.which(prog) or "")
+    if not binary or not os.path.isfile(binary):
+        raise TraceError(f"{prog}: no such program")
+    return os.path.realpath(binary)
+
+
+def _trace(args, command: list[str], target: Target, arch: str, bpftrace: str,
+           duration_ms: int | None) -> tuple[dict[str, dict[int, int]], float]:
+    """Run bpftrace on the process until it ends, the duration is up or we are interrupted:
+    (the maps it printed, seconds traced)."""
     expected = target.probe_count() + 2 + (1 if duration_ms else 0)  # + BEGIN, END (+ interval)
     keys = max(4096, int(args.max_live) + len(target.sites) + 64)
 
     tmp = tempfile.mkdtemp(prefix="rehab-trace-")  # 0700
     try:
         prog_path = os.path.join(tmp, "trace.bt")
-        out_path = os.path.join(tmp, "out.json")
         from ..paths import write_private
 
         write_private(prog_path, render_program(target, arch, duration_ms).encode())
-        cmd = [bpftrace, "-f", "json", "-o", out_path]
-        # --json to stdout: the program's own stdout goes to stderr, so that stdout is only the JSON
-        child_out = sys.stderr.fileno() if args.json and not args.output else None
-        child = gate = None
-        pid = args.pid
-        if pid is None:
-            # Our own child, held before its exec until every probe is attached (bpftrace -c would
-            # split the command line on blanks and keep quotes: arguments would not survive).
-            gate = os.path.join(tmp, "gate")
-            child = _gated_child([binary, *command[1:]], child_out, gate)
-            pid = child.pid
-        cmd += ["-p", str(pid), prog_path]
-        env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
-        t0 = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, preexec_fn=_raise_memlock)
-        relay = threading.Thread(target=_relay_stderr, args=(proc.stderr,), daemon=True)
-        relay.start()
-        stop = {"sig": False}
+        session = _Session(os.path.join(tmp, "out.json"), args.pid)
+        if session.pid is None:
+            # --json to stdout: the program's own stdout goes to stderr, so that stdout is only the JSON
+            child_out = sys.stderr.fileno() if args.json and not args.output else None
+            session.hold([target.binary, *command[1:]], child_out, os.path.join(tmp, "gate"))
+        session.start(bpftrace, prog_path, keys)
+        what = f"pid {args.pid}" if args.pid is not None else shlex.join(command)
 
-        def forward(signum, frame):
-            stop["sig"] = True
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-
-        old_int = signal.signal(signal.SIGINT, forward)
-        old_term = signal.signal(signal.SIGTERM, forward)
-        try:
-            attached = None
-            deadline = time.monotonic() + 120
-            while attached is None and proc.poll() is None and time.monotonic() < deadline:
-                attached, _ = parse_output(_read_lines(out_path))
-                if attached is None:
-                    time.sleep(0.05)
-            if attached is None:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
-                if stop["sig"]:
-                    raise TraceError("interrupted before the probes were attached")
-                raise TraceError(f"bpftrace did not attach its probes (exit {proc.returncode}); "
-                                 f"its output:\n" + "\n".join(_read_lines(out_path)[-20:]))
-            if attached != expected:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                raise TraceError(f"bpftrace attached {attached} probes, expected {expected}: "
-                                 f"some marker or Close symbols of {binary} could not be probed")
-            if gate is not None:
-                _release(gate, True, child)
-                gate = None
-            what = f"pid {args.pid}" if args.pid is not None else shlex.join(command)
+        def announce(attached: int) -> None:
             print(f"toolexec-rehab: tracing {len(target.sites)} sites, {attached} probes, in {what}"
                   + (f" for {duration_ms / 1000:g}s" if duration_ms else " (Ctrl-C to stop)"),
                   file=sys.stderr, flush=True)
-            while True:
-                try:
-                    proc.wait(timeout=0.25)
-                    break
-                except subprocess.TimeoutExpired:
-                    if not stop["sig"] and (child.poll() is not None if child else not _alive(pid)):
-                        forward(signal.SIGINT, None)  # the traced process is gone: report what we have
-                except KeyboardInterrupt:
-                    forward(signal.SIGINT, None)
+
+        session.run(expected, target.binary, announce)
+        elapsed = time.monotonic() - session.t0
+        _, maps = parse_output(_read_lines(session.out_path))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return maps, elapsed
+
+
+class _Session:
+    """One bpftrace run on one process: ours (started held at a gate until every probe is
+    attached) or --pid's. SIGINT/SIGTERM are forwarded to bpftrace as SIGINT, which makes it
+    print its maps and exit."""
+
+    def __init__(self, out_path: str, pid: int | None):
+        self.out_path = out_path  # bpftrace -f json -o
+        self.pid = pid
+        self.child: subprocess.Popen | None = None
+        self.gate: str | None = None  # our child's FIFO, until it is released
+        self.proc: subprocess.Popen | None = None
+        self.relay: threading.Thread | None = None
+        self.stopped = False  # SIGINT sent to bpftrace (a signal, or the traced process ended)
+        self.t0 = 0.0
+
+    def hold(self, argv: list[str], stdout, gate: str) -> None:
+        # Our own child, held before its exec until every probe is attached (bpftrace -c would
+        # split the command line on blanks and keep quotes: arguments would not survive).
+        self.gate = gate
+        self.child = _gated_child(argv, stdout, gate)
+        self.pid = self.child.pid
+
+    def start(self, bpftrace: str, prog_path: str, keys: int) -> None:
+        cmd = [bpftrace, "-f", "json", "-o", self.out_path, "-p", str(self.pid), prog_path]
+        env = {**os.environ, "BPFTRACE_MAP_KEYS_MAX": str(keys)}
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, preexec_fn=_raise_memlock)
+        self.relay = threading.Thread(target=_relay_stderr, args=(self.proc.stderr,), daemon=True)
+        self.relay.start()
+
+    def forward(self, signum, frame) -> None:
+        self.stopped = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+
+    def run(self, expected: int, binary: str, announce) -> None:
+        """Wait for the probes, let the program go, wait for the end; always leave no child behind."""
+        old_int = signal.signal(signal.SIGINT, self.forward)
+        old_term = signal.signal(signal.SIGTERM, self.forward)
+        try:
+            attached = self._wait_attached()
+            self._check_attached(attached, expected, binary)
+            if self.gate is not None:
+                _release(self.gate, True, self.child)
+                self.gate = None
+            announce(attached)
+            self._wait_done()
         finally:
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
-            relay.join(timeout=2)
-            if gate is not None:
-                _release(gate, False, child)  # never released: it exits without running
-            if child is not None:
-                _end_child(child)
-        elapsed = time.monotonic() - t0
-        _, maps = parse_output(_read_lines(out_path))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            self.relay.join(timeout=2)
+            if self.gate is not None:
+                _release(self.gate, False, self.child)  # never released: it exits without running
+            if self.child is not None:
+                _end_child(self.child)
 
+    def _wait_attached(self) -> int:
+        """The number of probes attached, once bpftrace has run BEGIN (TraceError if it does not)."""
+        attached = None
+        deadline = time.monotonic() + 120
+        while attached is None and self.proc.poll() is None and time.monotonic() < deadline:
+            attached, _ = parse_output(_read_lines(self.out_path))
+            if attached is None:
+                time.sleep(0.05)
+        if attached is None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            if self.stopped:
+                raise TraceError("interrupted before the probes were attached")
+            raise TraceError(f"bpftrace did not attach its probes (exit {self.proc.returncode}); "
+                             f"its output:\n" + "\n".join(_read_lines(self.out_path)[-20:]))
+        return attached
+
+    def _check_attached(self, attached: int, expected: int, binary: str) -> None:
+        if attached != expected:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            raise TraceError(f"bpftrace attached {attached} probes, expected {expected}: "
+                             f"some marker or Close symbols of {binary} could not be probed")
+
+    def _target_gone(self) -> bool:
+        return self.child.poll() is not None if self.child else not _alive(self.pid)
+
+    def _wait_done(self) -> None:
+        while True:
+            try:
+                self.proc.wait(timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                if not self.stopped and self._target_gone():
+                    self.forward(signal.SIGINT, None)  # the traced process is gone: report what we have
+            except KeyboardInterrupt:
+                self.forward(signal.SIGINT, None)
+
+
+def _report(args, target: Target, binary: str, maps: dict[str, dict[int, int]], elapsed: float) -> int:
+    """Print (or write --output) the table or the JSON; the leak lines go to stderr when stdout
+    does not have them. Exit 1 when a site leaks."""
     sites = counts(target, maps)
     if args.json:
         text = json.dumps(to_json(sites, binary, args.pid, elapsed), indent=2) + "\n"
