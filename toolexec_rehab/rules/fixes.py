@@ -4,7 +4,7 @@ rendered template into byte edits, and the import edit of source-mode fixes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any  # lr: a loader.LoadedRule (no import: loader imports this)
 
 from ..rewrite.edits import Edit
 from .conditions import terminating_errcheck
@@ -12,7 +12,6 @@ from .context import Match
 
 if TYPE_CHECKING:
     from ..golang.package import GoFile
-    from .loader import LoadedRule
 
 Render = Callable[[tuple, str, dict], str]  # rewrite.render.render(template_dirs, name, context)
 
@@ -26,13 +25,13 @@ PLACEMENT_NEEDS: dict[str, frozenset[str]] = {
 }
 
 
-def plan_edits(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def plan_edits(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
     """The fix's edits (None: no safe place, or the template rendered nothing)."""
     place = _PLACEMENTS.get(lr.rule.fix.placement)
     return place(lr, m, tctx, render) if place is not None else None
 
 
-def _after_error_check(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _after_error_check(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
     """After the `}` of the terminating error check right after the acquisition; at the end of
     the iteration in a loop; else nil-guarded right after the acquisition."""
     flow = m.flow
@@ -47,7 +46,7 @@ def _after_error_check(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> 
     return [Edit(at, at, text)] if text else None
 
 
-def _after_statement(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _after_statement(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
     """At the end of the matched statement; a discarded `_` renamed to the fresh name."""
     text = render(lr.template_dirs, lr.rule.fix.template, tctx)
     edits = [Edit(m.stmt.end_byte, m.stmt.end_byte, text)]
@@ -56,14 +55,14 @@ def _after_statement(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> li
     return edits if text else None
 
 
-def _move_after_error_check(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _move_after_error_check(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
     """The premature defer deleted (its line stays), re-inserted after the error check."""
     d, chk = m.defer_stmt, m.errcheck
     text = render(lr.template_dirs, lr.rule.fix.template, tctx)
     return [Edit(d.start_byte, d.end_byte, ""), Edit(chk.end_byte, chk.end_byte, text)]
 
 
-def _replace(lr: LoadedRule, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _replace(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
     """The target (else the matched node) replaced by the rendered text."""
     target = m.target if m.target is not None else m.node
     text = render(lr.template_dirs, lr.rule.fix.template, tctx)
