@@ -204,7 +204,11 @@ def _vfull_dirs(lines: list[str], files: list[str]) -> None:
     from ..rules.dirs import extra_rule_dirs
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    dirs = [here] + list(builtin_dirs())
+    # our code: M, "nothing in it modified since the cache was written" (one find, not a
+    # checksum of every file: -V=full runs in every build). The rules and templates keep the
+    # content check (a rule file restored with an old mtime is still seen).
+    lines.append(f"M {here}")
+    dirs = list(builtin_dirs())
     for p, t, _root in extra_rule_dirs():
         dirs += [p, t]
     seen: set[str] = set()
