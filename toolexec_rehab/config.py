@@ -252,13 +252,6 @@ def merge(layers: list[Config]) -> Config:
     """The user's config, then the repository's over it, key by key."""
     if not layers:
         return Config()
-    if len(layers) == 1:
-        c = layers[0]
-        c.files = [(c.path or "", c.text)]
-        c._rule_file = {rid: c.path for rid in c.rules}
-        if c.root is not None and c.audit_log:
-            c._audit_root = c.root
-        return c
     out = Config(path=layers[-1].path, text=layers[-1].text, root=layers[-1].root)
     for c in layers:
         out.files.append((c.path or "", c.text))

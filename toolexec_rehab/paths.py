@@ -14,6 +14,7 @@ Trust (README "Trust"):
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -117,7 +118,7 @@ def open_confined(path: str, root: str | None) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
-        if e.errno == getattr(__import__("errno"), "ELOOP", -1):
+        if e.errno == errno.ELOOP:
             raise UnsafePathError(f"{path}: is a symbolic link (refused)") from None
         raise
     st = os.fstat(fd)

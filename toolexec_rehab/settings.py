@@ -182,10 +182,7 @@ def _check_one(var: Var) -> None:
         if v.strip().lower() not in ("off", "none") and not os.path.isfile(v):
             raise SettingError(f"REHAB_CONFIG={v!r}: no such file")
     elif var.name == "REHAB_MODES":
-        for part in split_list(v):
-            rid, eq, mode = part.partition("=")
-            if not eq or not rid.strip() or mode.strip() not in ("fix", "report"):
-                raise SettingError(f"REHAB_MODES: {part!r}: use RULE=fix or RULE=report")
+        parse_modes(v)
     elif var.name == "REHAB_RULES":
         if not split_list(v):
             raise SettingError(f"REHAB_RULES={v!r}: no rule ids")
@@ -244,7 +241,7 @@ def parse_modes(spec: str | None) -> dict[str, str]:
     out = {}
     for part in filter(None, (x.strip() for x in (spec or "").split(","))):
         rid, _, mode = part.partition("=")
-        if mode not in ("fix", "report"):
-            raise SettingError(f"REHAB_MODES: {part!r}: mode must be fix or report")
+        if not rid.strip() or mode not in ("fix", "report"):
+            raise SettingError(f"REHAB_MODES: {part!r}: use RULE=fix or RULE=report")
         out[rid.strip()] = mode
     return out

@@ -180,15 +180,19 @@ def name_ok(name: str) -> bool:
     return base.endswith(".go") and not base.startswith(("_", "."))
 
 
+def _name_selects(name: str, ctx: Context, all_files: bool) -> bool:
+    """What the file name alone decides: `_*`/`.*` never; a _GOOS/_GOARCH suffix unless the
+    file was named on the command line."""
+    return name_ok(name) and (all_files or ctx.good_os_arch_file(name))
+
+
 def matches(path: str, head: bytes, ctx: Context | None = None, all_files: bool = False) -> bool:
     """Whether go build compiles the .go file path whose head (the file, or at least everything
     up to its imports) is head. all_files: a file named on the command line, whose file name and
     //go:build constraints are ignored (go vet x.go). ConstraintError: a bad //go:build line."""
     ctx = current_context() if ctx is None else ctx
     name = os.path.basename(path)
-    if not name_ok(name):
-        return False
-    if not all_files and not ctx.good_os_arch_file(name):
+    if not _name_selects(name, ctx, all_files):
         return False
     return ctx.decide(name, scan_header(head, True, ctx.needs_imports(name)), all_files)
 
@@ -201,9 +205,7 @@ def file_matches(path: str, ctx: Context | None = None, all_files: bool = False)
     or the imports go on past the first HEAD_BYTES). OSError when it cannot be read."""
     ctx = current_context() if ctx is None else ctx
     name = os.path.basename(path)
-    if not name_ok(name):
-        return False
-    if not all_files and not ctx.good_os_arch_file(name):
+    if not _name_selects(name, ctx, all_files):
         return False
     want = ctx.needs_imports(name)
     with open(path, "rb") as fh:
