@@ -322,6 +322,8 @@ def _explain_rule(lr) -> None:
     print(f"  severity: {r.severity}   mode: {r.mode}   enabled by default: {'yes' if r.enabled else 'no (opt-in)'}"
           f"   changes behaviour: {'yes' if r.changes_behavior else 'no'}")
     print(f"  defined in: {lr.path}")
+    if r.fix is not None and r.fix.effect:
+        print(f"  what the fix changes: {r.fix.effect}")
     print()
     for line in r.rationale.strip().splitlines():
         print(f"  {line}")
@@ -337,6 +339,32 @@ def _explain_rule(lr) -> None:
                 print(f"      {line}")
         else:
             print("    (reported, not fixed)")
+
+
+def _print_evidence(fd, lr) -> None:
+    ev = fd.evidence or {}
+    print("  evidence:")
+    if ev.get("callee"):
+        verb = "acquired by" if ev.get("leak_lines") or ev.get("escapes") or fd.rule.endswith("-not-closed") \
+            else "call to"
+        print(f"    {verb} {ev['callee']}")
+    if ev.get("error_check_line"):
+        print(f"    error checked at line {ev['error_check_line']}")
+    if ev.get("leak_lines"):
+        print(f"    left open on the path(s) leaving at line(s) {', '.join(map(str, ev['leak_lines']))}")
+    if ev.get("transfer_lines"):
+        print(f"    escapes (ownership passed on) at line(s) {', '.join(map(str, ev['transfer_lines']))}")
+    if ev.get("in_loop"):
+        print("    acquired inside a loop")
+    esc = ev.get("escape")
+    if esc:
+        # the ownership model's path: why a release would not be safe (rules/ownership.py)
+        steps = [esc["var"]] + [f"{p['value']} (line {p['line']})" for p in esc["path"]]
+        print("    may outlive the function, so a release is not patched in:")
+        print(f"      {' -> '.join(steps)} -> {esc['how']} at line {esc['line']}")
+    effect = lr.rule.fix.effect if lr.rule.fix is not None else None
+    if effect:
+        print(f"  what the fix changes: {effect}")
 
 
 def _explain_node(node_id: str, patterns: list[str]) -> int:
@@ -363,20 +391,7 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
     for i in range(max(0, row - 2), min(len(lines), row + 3)):
         mark = ">" if i == row else " "
         print(f"   {mark}{gf.orig_line(i):5} | {lines[i]}")
-    ev = fd.evidence or {}
-    print("  evidence:")
-    if ev.get("callee"):
-        verb = "acquired by" if ev.get("leak_lines") or ev.get("escapes") or fd.rule.endswith("-not-closed") \
-            else "call to"
-        print(f"    {verb} {ev['callee']}")
-    if ev.get("error_check_line"):
-        print(f"    error checked at line {ev['error_check_line']}")
-    if ev.get("leak_lines"):
-        print(f"    left open on the path(s) leaving at line(s) {', '.join(map(str, ev['leak_lines']))}")
-    if ev.get("transfer_lines"):
-        print(f"    escapes (ownership passed on) at line(s) {', '.join(map(str, ev['transfer_lines']))}")
-    if ev.get("in_loop"):
-        print("    acquired inside a loop")
+    _print_evidence(fd, lr)
     if fd.fix:
         new = PL.source_fix(fd, files)
         if new is not None:

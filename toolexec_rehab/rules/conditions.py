@@ -225,6 +225,9 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     elif flow.in_loop:
         m.loop_last = _loop_fix_point(flow, m.stmt)
         if m.loop_last is None:
+            # A defer here would hold every value until the function returns: in a loop that
+            # runs for the life of the process, files that the GC's finalizers would have
+            # closed stay open until the descriptors run out. Not a patch a build may make.
             why = "acquired in a loop, and not every path reaches the end of the iteration"
     m.fixable, m.why_no_fix = why is None, why
     return True

@@ -8,6 +8,7 @@ One `Pass` per package (context.py), one `Match` per candidate; what comes out i
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +24,10 @@ from .context import Match, Pass
 from .diagnostic import Diagnostic, Related, SuggestedFix, suggested_fix
 from .fixes import import_edit, plan_edits  # noqa: F401 - import_edit re-exported
 from .loader import LoadedRule
+from .ownership import Escape, escape_of
+
+# a statement in a fix that releases something: `defer x.Close()`, `defer cancel()`, `x.Close()`
+_RELEASE = re.compile(r"\bdefer\b|\.(Close|Rollback|Release|Stop)\(\)")
 
 Finding = Diagnostic  # the former name (analysis.py, older callers)
 
@@ -189,17 +194,32 @@ class Engine:
             why_no_fix=m.why_no_fix,
             evidence=evidence(m),
         )
-        d.fix, d.why_no_fix = self._fix(pass_, lr, m, mctx, d.why_no_fix)
+        d.fix, d.why_no_fix, esc = self._fix(pass_, lr, m, mctx, d.why_no_fix)
+        if esc is not None:
+            d.evidence["escape"] = {"var": esc.var, "how": esc.how, "line": esc.line,
+                                    "path": [{"value": v, "line": ln} for v, ln in esc.path]}
+            d.related = (*d.related, Related(f"may outlive the function here: {esc.how}", esc.start, esc.end,
+                                             esc.line, esc.column))
         return d
 
     def _fix(self, pass_: Pass, lr: LoadedRule, m: Match, mctx: dict,
-             why: str | None) -> tuple[SuggestedFix | None, str | None]:
-        """The rule's fix for this match, or None and why not."""
+             why: str | None) -> tuple[SuggestedFix | None, str | None, Escape | None]:
+        """The rule's fix for this match, or None and why not (and the escape that forbids it)."""
         rule = lr.rule
         if rule.fix is None or pass_.mode(rule) != "fix":
-            return None, why or ("report-only rule" if rule.fix else "no fix defined")
+            return None, why or ("report-only rule" if rule.fix else "no fix defined"), None
         if not m.fixable:
-            return None, why
+            return None, why, None
+        if lr.releases:
+            esc, why = self._ownership(pass_, m)
+            if why is not None:
+                return None, why, esc
+        fix, why = self._render_fix(pass_, lr, m, mctx, why)
+        return fix, why, None
+
+    def _render_fix(self, pass_: Pass, lr: LoadedRule, m: Match, mctx: dict,
+                    why: str | None) -> tuple[SuggestedFix | None, str | None]:
+        rule = lr.rule
         key = ("fix", lr.template_dirs, rule.fix.template)
         if key in self._timed_out:
             return None, self._timed_out[key]
@@ -216,8 +236,26 @@ class Engine:
             return None, "no safe place for the fix"
         if not all(e.line_preserving_in(m.file.src) for e in edits):
             return None, "template output would move lines"
+        if not lr.releases and rule.fix.placement != "move-after-error-check" and \
+                any(_RELEASE.search(e.text) for e in edits):
+            # a user's rule whose template releases something it never declared: the engine
+            # cannot tell what to follow, so it cannot prove the release safe
+            return None, ("the fix releases something, but the rule does not declare its resource "
+                          "(the resource condition), so its safety cannot be checked")
         edits += [import_edit(m.file, path) for path in m.imports]
         return suggested_fix(edits), why
+
+    @staticmethod
+    def _ownership(pass_: Pass, m: Match) -> tuple[Escape | None, str | None]:
+        """Why a release would be unsafe (a carrier of the resource may outlive the function,
+        ownership.py), or None. Code the model does not handle counts as an escape."""
+        if m.stmt is None or m.function is None:
+            return None, "the acquisition is not a statement the ownership analysis follows"
+        try:
+            esc = escape_of(pass_.resolver, m.file, m.function, m.stmt, m.var or "", m.err)
+        except RecursionError:
+            return None, "the code is nested too deeply for the ownership analysis"
+        return esc, esc.why if esc is not None else None
 
     def _warn(self, text: str) -> None:
         if text not in self.warnings:

@@ -25,6 +25,15 @@ class LoadedRule:
     def id(self) -> str:
         return self.rule.id
 
+    @property
+    def releases(self) -> bool:
+        """Its fix adds a release of the resource its `resource` condition declares (a
+        close, a cancel): the engine lets it patch only when no carrier of the resource can
+        outlive the function (ownership.py). Moving an existing defer releases nothing new."""
+        fix = self.rule.fix
+        return fix is not None and fix.placement in ("after-error-check", "after-statement") and \
+            any(name == "resource" for name, _, _ in self.conditions)
+
 
 def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     """Read, validate and compile one rule file; every error names the file and line."""
@@ -44,11 +53,15 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
     if rule.fix is not None:
         from ..rewrite.render import environment
 
-        try:
-            environment(*template_dirs).get_template(rule.fix.template)
-        except Exception as e:
-            raise RuleError(f"{path}:{yaml_line_of(text, ('fix', 'template')) or 1}: "
-                            f"template {rule.fix.template!r}: {type(e).__name__}: {e}") from None
+        for key in ("template", "build_template"):
+            name = getattr(rule.fix, key)
+            if name is None:
+                continue
+            try:
+                environment(*template_dirs).get_template(name)
+            except Exception as e:
+                raise RuleError(f"{path}:{yaml_line_of(text, ('fix', key)) or 1}: "
+                                f"template {name!r}: {type(e).__name__}: {e}") from None
     return LoadedRule(rule=freeze(rule), path=path, template_dirs=template_dirs, conditions=conds)
 
 

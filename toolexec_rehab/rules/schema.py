@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RULE_ID_RE = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 
@@ -47,6 +47,26 @@ class Fix(Strict):
     # replace: replace the matched node (call or identifier) with the rendered text.
     placement: Literal["after-error-check", "after-statement", "move-after-error-check", "replace"] = \
         "after-error-check"
+    # What a patch changes, in words (explain, the rule docs): "the context is cancelled when
+    # the function returns".
+    effect: str | None = None
+    # What a build does with it. patch: the template (a release is patched only when nothing
+    # carrying the resource outlives the function: rules/ownership.py); record: build_template
+    # instead, which may make a dropped error visible but never returns, panics or skips code;
+    # never: a source-mode suggestion only (fix --diff shows it).
+    build: Literal["patch", "record", "never"] = "patch"
+    build_template: str | None = None
+    # A source-mode suggestion that changes control flow or error values: `fix --diff` shows
+    # it, `fix --write` applies it only with --suggestions.
+    suggestion: bool = False
+
+    @model_validator(mode="after")
+    def _record_needs_template(self):
+        if self.build == "record" and not self.build_template:
+            raise ValueError("build: record needs build_template (the form a build applies)")
+        if self.build != "record" and self.build_template:
+            raise ValueError("build_template is used only with build: record")
+        return self
 
 
 class Rule(Strict):

@@ -141,10 +141,11 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     launcher's vfull_cached): the tool and working directory (K), every REHAB_* setting (E:
     a changed or newly bad value goes back to Python, which checks it), paths that must not
     exist (N: config files and go.mod files that would change what is read), the number of
-    entries of every directory whose files count (L), and the files it reads (C): our own
-    code, the rules and templates, the config files, the trace, GOROOT/VERSION, with
-    `cat C... | cksum` of them (S) - a content check, so a file restored with an old mtime
-    is still seen. None: not cacheable."""
+    entries of every directory whose files count (L), our code (M: nothing in it newer than
+    the cache file), and the files it reads (S: the rules and templates, the config files,
+    the trace, GOROOT/VERSION, each as `cksum FILE` prints it - a content check, so a file
+    restored with an old mtime is still seen). The launcher reads this a byte per system
+    call: keep it short. None: not cacheable."""
     from .. import config as C
 
     tool = argv[0]
@@ -168,24 +169,24 @@ def vfull_cache_head(argv: list[str]) -> str | None:
         files.append(os.path.abspath(trace))
     if any("\n" in f for f in files) or any("\n" in x for x in lines):
         return None
-    lines += [f"C {f}" for f in files]
     sums = _vfull_cksum(files)
     if sums is None:
         return None
-    lines.append(f"S {sums}")
+    lines += [f"S {x}" for x in sums]
     return "\n".join(lines) + "\n"
 
 
 def _vfull_settings() -> list[str] | None:
-    """The E lines (every REHAB_* setting but the internal ones, set or not) and the R line
-    (the names of the REHAB_* variables set); None when a value or a name cannot be cached."""
+    """The E lines (the value of every REHAB_* setting set, but the internal ones) and the R
+    line (the names of the REHAB_* variables set: every other one must stay unset); None when a
+    value or a name cannot be cached."""
     from ..settings import VARS
 
     lines = []
     for k, var in VARS.items():
-        if var.kind == "internal":
-            continue
-        v = os.environ.get(k, "")
+        if var.kind == "internal" or k not in os.environ:
+            continue  # unset: the R line says it must stay so
+        v = os.environ[k]
         if "\n" in v:
             return None
         lines.append(f"E {k}={v}")
@@ -268,14 +269,15 @@ def _vfull_nearer_go_mods(cwd: str) -> list[str]:
     return out
 
 
-def _vfull_cksum(files: list[str]) -> str | None:
-    """`cat FILES | cksum` (the S line), None when it fails."""
+def _vfull_cksum(files: list[str]) -> list[str] | None:
+    """`cksum FILES` (the S lines, one per file, as the launcher runs it), None when it fails."""
     import subprocess
 
-    r = subprocess.run(["sh", "-c", 'cat -- "$@" | cksum', "sh", *files], capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.strip():
+    r = subprocess.run(["cksum", "--", *files], capture_output=True, text=True)
+    out = r.stdout.rstrip("\n").split("\n")
+    if r.returncode != 0 or len(out) != len(files):
         return None
-    return r.stdout.strip()
+    return out
 
 
 # hang-up only: POLLIN is the client's next protocol message ({"ok": True} after a kill)

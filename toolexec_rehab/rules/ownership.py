@@ -1,0 +1,699 @@
+"""Ownership: may a value that carries the resource outlive its function?
+
+A build patch that releases a resource (`defer f.Close()`, `defer cancel()`) is right only
+when nothing can use the resource after the function returns. This module answers that
+question for every rule whose fix releases something (Engine._fix asks it; rules do not).
+Report precision is flow.py's business (is there a path that leaks?); this is fix safety,
+a separate gate: unsure means no patch, with a why_no_fix that names the escape and its line.
+
+The values that carry the resource are followed from the acquisition: the variables bound
+by the acquiring statement (but its error), their aliases, and every value derived from a
+carrier -
+- the result of a wrapping call (bufio, csv, tar, zip, gzip, json/xml/gob decoders and
+  encoders, io.TeeReader / MultiReader / LimitReader / NewSectionReader, http requests
+  and database/sql calls made with a carried context: WRAPS) and of a function of the
+  module whose body returns its parameter;
+- the result of a method of a carrier unless its type is plain data (int, string, error,
+  time.Time, fs.FileInfo, ...: _PLAIN_*);
+- a composite literal holding one, `&x`, a conversion, a type assertion, an index or a
+  slice of one, `append(s, x)`, a method value (`f.Read`), a func literal that captures one.
+
+A carrier escapes when it is returned; stored in a field, a global, a map or slice element,
+through a pointer, or in a variable declared outside the function; sent on a channel;
+passed to `go` or `panic`; captured by a func literal that is stored, passed, returned or
+started with `go`; or passed to a call that may keep it. A call is known not to keep it
+when it is on the short allow-list below (CONSUMES: io.ReadAll, io.Copy, fmt.Fprint*, ...)
+or when it is a function of the module whose body shows that it does not (the same
+analysis, on the callee's parameter). Every other call, and any use this module does not
+recognise, counts as an escape: the model only ever errs towards "no patch".
+
+Flow-insensitive on purpose: an escape on any path, before or after the leak, blocks the
+patch, because the patch runs on every path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from ..golang import parse as P
+from ..golang.package import GoFile
+from ..golang.types import Binding, Resolver, strip_ptr
+
+FUNC_NODES = ("function_declaration", "method_declaration", "func_literal")
+
+# Calls that use a carrier only while they run and return nothing derived from it: the
+# reader or writer of a copy, a formatter's writer or value, a measure.
+CONSUMES = frozenset({
+    "io.ReadAll", "io.Copy", "io.CopyN", "io.CopyBuffer", "io.ReadFull", "io.ReadAtLeast",
+    "io.WriteString", "io/ioutil.ReadAll", "fmt.Fprint", "fmt.Fprintf", "fmt.Fprintln",
+    "fmt.Fscan", "fmt.Fscanf", "fmt.Fscanln", "fmt.Sprint", "fmt.Sprintf", "fmt.Sprintln",
+    "fmt.Print", "fmt.Printf", "fmt.Println", "fmt.Errorf", "log.Print", "log.Printf",
+    "log.Println", "encoding/binary.Read", "encoding/binary.Write", "len", "cap",
+    "context.Cause", "errors.Is", "errors.As", "net/http.Error", "delete", "copy", "close",
+    "print", "println", "clear", "min", "max",
+})
+
+# Calls whose result carries what they are given (a wrapper, a request or a query made
+# with the context): the result is followed in its turn.
+WRAPS = frozenset({
+    "bufio.NewReader", "bufio.NewReaderSize", "bufio.NewScanner", "bufio.NewWriter",
+    "bufio.NewWriterSize", "bufio.NewReadWriter", "encoding/csv.NewReader", "encoding/csv.NewWriter",
+    "archive/tar.NewReader", "archive/tar.NewWriter", "archive/zip.NewReader", "archive/zip.NewWriter",
+    "compress/gzip.NewReader", "compress/gzip.NewWriter", "compress/gzip.NewWriterLevel",
+    "compress/zlib.NewReader", "compress/zlib.NewWriter", "compress/flate.NewReader",
+    "compress/flate.NewWriter", "compress/bzip2.NewReader", "compress/lzw.NewReader",
+    "encoding/json.NewDecoder", "encoding/json.NewEncoder", "encoding/xml.NewDecoder",
+    "encoding/xml.NewEncoder", "encoding/gob.NewDecoder", "encoding/gob.NewEncoder",
+    "io.TeeReader", "io.MultiReader", "io.MultiWriter", "io.LimitReader", "io.NewSectionReader",
+    "io.NopCloser", "io.NewOffsetWriter", "io/ioutil.NopCloser", "net/http.MaxBytesReader",
+    "mime/multipart.NewReader", "mime/multipart.NewWriter", "append",
+    # contexts: derived contexts, and what keeps using the context it was made with
+    "context.WithCancel", "context.WithCancelCause", "context.WithTimeout", "context.WithTimeoutCause",
+    "context.WithDeadline", "context.WithDeadlineCause", "context.WithValue", "context.WithoutCancel",
+    "net/http.NewRequestWithContext", "net/http.Request.WithContext", "net/http.Request.Clone",
+    "net/http.Client.Do", "net/http.Client.Get", "net/http.Client.Post", "net/http.Do",
+})
+
+# database/sql methods that take a context: the Rows, Row, Stmt, Tx or Conn they return
+# keeps using it (their result is followed), and they keep nothing else.
+_SQL_CTX = ("database/sql.DB.", "database/sql.Conn.", "database/sql.Tx.", "database/sql.Stmt.")
+
+# Types whose values carry no resource: data, errors, descriptions.
+_PLAIN_BASIC = frozenset({
+    "bool", "string", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
+    "uint32", "uint64", "uintptr", "float32", "float64", "complex64", "complex128", "byte",
+    "rune", "error", "struct{}",
+})
+_PLAIN_NAMED = frozenset({
+    "time.Time", "time.Duration", "io/fs.FileInfo", "io/fs.FileMode", "io/fs.DirEntry",
+    "os.FileInfo", "os.FileMode", "os.DirEntry", "database/sql.Result", "database/sql.ColumnType",
+    "database/sql.IsolationLevel", "net/http.Header", "net/url.URL", "net/http.Cookie",
+    "encoding/json.Token", "encoding/json.RawMessage", "archive/tar.Header", "archive/zip.FileHeader",
+    "compress/gzip.Header",
+})
+
+
+def plain(t: str | None) -> bool:
+    """A value of type t carries nothing (None, an unknown type, is not plain)."""
+    if not t:
+        return False
+    if t in _PLAIN_BASIC or t in _PLAIN_NAMED:
+        return True
+    if t.startswith("[]"):
+        return plain(t[2:])
+    if t.startswith("*") and t[1:] in _PLAIN_NAMED:
+        return True
+    if t.startswith("map[") and "]" in t:
+        k, v = t[4:].split("]", 1)
+        return plain(k) and plain(v)
+    return False
+
+
+@dataclass(frozen=True)
+class Escape:
+    """Where a carrier may outlive the function: `how` at `line` (the user's line)."""
+
+    var: str  # the resource's variable
+    through: _Via | None  # the derived value that escapes ("a *bufio.Scanner"), None: the variable
+    how: str  # "returned", "stored in field p.rows", "passed to keep(), which may keep it"
+    line: int
+    kind: str = "other"  # "return": returned (a callee that returns its parameter derives its result)
+    path: tuple[tuple[str, int], ...] = ()  # the values on the way, with their lines (explain)
+    start: int = 0  # the escaping node's bytes and column (a related position)
+    end: int = 0
+    column: int = 0
+
+    @property
+    def why(self) -> str:
+        if self.through:
+            return f"{self.var} escapes through {self.through} {self.how} at line {self.line}"
+        return f"{self.var} escapes: {self.how} at line {self.line}"
+
+
+@dataclass(frozen=True)
+class _Via:
+    """A value derived on the way from the resource's variable (a linked list back to it)."""
+
+    desc: str
+    line: int
+    prev: _Via | None
+
+    def path(self) -> tuple[tuple[str, int], ...]:
+        out, v = [], self
+        while v is not None:
+            out.append((v.desc, v.line))
+            v = v.prev
+        return tuple(reversed(out))
+
+
+def _key(b: Binding) -> tuple:
+    return (b.kind, b.node.id if b.node is not None else None, b.index, b.name)
+
+
+class Ownership:
+    """The escapes of the values bound by `stmt` (but `skip`) in the function `func`."""
+
+    MAX_DEPTH = 3  # callee bodies read through at most this many calls
+
+    def __init__(self, rv: Resolver, file: GoFile, func: Node, var: str, depth: int = 0,
+                 summaries: dict | None = None):
+        self.rv, self.f, self.func, self.var = rv, file, func, var
+        self.depth = depth
+        self.summaries = summaries if summaries is not None else {}
+        self.escapes: list[Escape] = []
+        self._seen: set[tuple] = set()
+        self._literals: set[int] = set()
+        self._work: list[tuple[Binding, _Via | None]] = []
+        self._idents: dict[str, list[Node]] | None = None
+
+    # ------------------------------------------------------------ entry points
+    def of_statement(self, stmt: Node, skip: set[str]) -> list[Escape]:
+        """Seed with the names the acquiring statement binds (not those in `skip`), one at
+        a time, so that an escape names the variable it starts from."""
+        targets = _bound_names(stmt)
+        if targets is None:
+            self._escape(None, f"acquired by a {stmt.type.replace('_', ' ')} the analysis does not follow", stmt)
+            return self.escapes
+        vals = _values_of(stmt)
+        res = self.rv.call_results(vals[0], self.f) if len(vals) == 1 and vals[0].type == "call_expression" else None
+        for i, ident in enumerate(targets):
+            name = P.text(ident)
+            if name == "_" or name in skip or (res is not None and i < len(res) and plain(res[i])):
+                continue
+            self.var = name
+            self._bind(ident, None, stmt)
+            self._run()
+        return self.escapes
+
+    def of_parameter(self, decl: Node, index: int) -> list[Escape]:
+        """Seed with parameter `index` of decl (-1: the receiver)."""
+        names = _param_names(decl, index)
+        if names is None:
+            self._escape(None, "a parameter the analysis does not follow", decl)
+            return self.escapes
+        b = self.rv.lookup(P.text(names), names, self.f)
+        if b is None:
+            self._escape(None, "a parameter the analysis does not follow", decl)
+            return self.escapes
+        self._add(b, None)
+        return self._run()
+
+    # ------------------------------------------------------------ bindings
+    def _bind(self, ident: Node, through: _Via | None, at: Node) -> None:
+        """A variable now holds a carrier: follow its uses, or escape if it outlives us."""
+        name = P.text(ident)
+        if name == "_":
+            return
+        b = _declared_here(ident, self.f) or self.rv.lookup(name, ident, self.f)
+        if b is None:
+            self._escape(through, f"assigned to {name}, which the analysis cannot resolve", at)
+            return
+        if b.is_package_level:
+            self._escape(through, f"stored in the package-level variable {name}", at)
+            return
+        if b.node is None or not _contains(self.func, b.node):
+            self._escape(through, f"assigned to {name}, declared outside the function", at)
+            return
+        if _is_named_result(self.func, b.node):
+            self._escape(through, f"assigned to the named result {name}", at, kind="return")
+            return
+        self._add(b, through)
+
+    def _add(self, b: Binding, through: _Via | None) -> None:
+        k = _key(b)
+        if k not in self._seen:
+            self._seen.add(k)
+            self._work.append((b, through))
+
+    def _run(self) -> list[Escape]:
+        while self._work:
+            b, through = self._work.pop()
+            if through is None and b.name != self.var and b.node is not None:
+                through = self._via(f"the variable {b.name}", b.node, None)
+            for use in self._uses_of(b):
+                self._follow(use, through)
+        return self.escapes
+
+    def _uses_of(self, b: Binding):
+        if self._idents is None:
+            self._idents = {}
+            for n in P.descendants(self.func):
+                if n.type == "identifier":
+                    self._idents.setdefault(P.text(n), []).append(n)
+        k = _key(b)
+        for n in self._idents.get(b.name, ()):
+            if _is_definition(n):
+                continue
+            got = self.rv.lookup(b.name, n, self.f)
+            if got is not None and _key(got) == k:
+                yield n
+
+    # ------------------------------------------------------------ escapes
+    def _escape(self, through: _Via | None, how: str, at: Node, kind: str = "other") -> None:
+        self.escapes.append(Escape(self.var, through.desc if through else None, how, self.f.orig_line(at), kind,
+                                   through.path() if through else (), at.start_byte, at.end_byte,
+                                   at.start_point[1] + 1))
+
+    def _via(self, desc: str, at: Node, prev: _Via | None) -> _Via:
+        return _Via(desc, self.f.orig_line(at), prev)
+
+    # ------------------------------------------------------------ following a value
+    def _follow(self, e: Node, through: _Via | None) -> None:
+        """e's value carries the resource: decide where it goes (its parent)."""
+        lit = _capturing_literal(e, self.func)
+        if lit is not None and lit.id not in self._literals:
+            self._literals.add(lit.id)
+            self._follow(lit, self._via("a func literal that captures it", lit, through))
+        p = e.parent
+        if p is None:
+            return
+        handler = _HANDLERS.get(p.type)
+        if handler is None:
+            self._escape(through, f"used in a {p.type.replace('_', ' ')}, which the analysis does not follow", e)
+            return
+        handler(self, e, p, through)
+
+    def _derived(self, call: Node, name: str | None) -> str:
+        res = self.rv.call_results(call, self.f)
+        if res and res[0]:
+            return _a(_show_type(res[0]))
+        short = (name or P.text(call.child_by_field_name("function"))).rsplit("/", 1)[-1]
+        return f"the result of {short}()"
+
+    # -- handlers, by the parent's node type
+    def _h_paren(self, e: Node, p: Node, through: _Via | None) -> None:
+        self._follow(p, through)
+
+    def _h_selector(self, e: Node, p: Node, through: _Via | None) -> None:
+        if p.child_by_field_name("operand") != e:
+            return
+        gp = p.parent
+        field = P.text(p.child_by_field_name("field"))
+        if gp is not None and gp.type == "call_expression" and gp.child_by_field_name("function") == p:
+            self._method_call(e, gp, field, through)
+            return
+        t = self.rv.type_of(p, self.f)
+        if plain(t):
+            return  # resp.StatusCode, resp.Header
+        base = self.rv.type_of(e, self.f)
+        if t is not None and base is not None and self.rv.api.has_type(strip_ptr(base)) and \
+                self.rv.api.field_type(strip_ptr(base), field) is not None and not _carrying_field(base, field):
+            return  # a field of a std struct that does not hold the resource (resp.Request, resp.TLS)
+        if t is None and _is_method(self.rv, base, field):
+            through = self._via(f"the method value {P.text(p)}", p, through)
+        self._follow(p, through)
+
+    def _method_call(self, recv: Node, call: Node, method: str, through: _Via | None) -> None:
+        """recv.method(...): the module's own method may keep its receiver; a result that is
+        not plain data is derived from it."""
+        callee = self.rv.callee(call, self.f)
+        owner = _module_decl(self.rv, callee)
+        if owner is not None:
+            rv, decl = owner
+            eff = self._summary(rv, decl, -1)
+            if eff == "keeps":
+                self._escape(through, f"kept by its method {method}()", call)
+                return
+        res = self.rv.call_results(call, self.f)
+        if res is not None and all(plain(t) for t in res):
+            return
+        self._follow(call, self._via(self._derived(call, None), call, through))
+
+    def _h_call(self, e: Node, p: Node, through: _Via | None) -> None:
+        if p.child_by_field_name("function") != e:
+            return  # the type argument of a generic call
+        if p.parent is not None and p.parent.type == "go_statement":
+            self._escape(through, "captured by a goroutine" if e.type == "func_literal" else "started with go", p)
+            return
+        if e.type == "func_literal":  # invoked where it stands: its body runs now
+            res = self.rv.call_results(p, self.f)
+            if res is not None and all(plain(t) for t in res):
+                return
+            if p.parent is not None and p.parent.type in ("defer_statement", "expression_statement"):
+                return
+            self._follow(p, through)
+            return
+        # a carried func value called: cancel(), read(buf), fn()
+        res = self.rv.call_results(p, self.f)
+        if res is not None and all(plain(t) for t in res):
+            return
+        self._follow(p, self._via(self._derived(p, None), p, through))
+
+    def _h_argument(self, e: Node, p: Node, through: _Via | None) -> None:
+        call = p.parent
+        if call is None or call.type != "call_expression":
+            self._escape(through, "used in an argument list the analysis does not follow", e)
+            return
+        if call.parent is not None and call.parent.type == "go_statement":
+            self._escape(through, "passed to a goroutine", call)
+            return
+        pos = next((i for i, a in enumerate(P.named_children(p)) if a == e), 0)
+        self._argument(e, call, pos, through)
+
+    def _argument(self, e: Node, call: Node, pos: int, through: _Via | None) -> None:
+        callee = self.rv.callee(call, self.f)
+        name = self.rv.callee_name(call, self.f)
+        fn = call.child_by_field_name("function")
+        shown = P.text(fn) if fn is not None else "a call"
+        if callee is not None and callee[0] == "builtin" and name == "panic":
+            self._escape(through, "passed to panic (a recover gets it)", call)
+            return
+        if _is_conversion(self.rv, call, self.f):
+            self._follow(call, through)
+            return
+        if name in CONSUMES:
+            return
+        if name in WRAPS or (name and name.startswith(_SQL_CTX) and name.endswith("Context")):
+            self._follow(call, self._via(self._derived(call, name), call, through))
+            return
+        owner = _module_decl(self.rv, callee)
+        if owner is not None:
+            rv, decl = owner
+            eff = self._summary(rv, decl, pos)
+            if eff == "none":
+                return
+            if eff == "returns":
+                self._follow(call, self._via(self._derived(call, name), call, through))
+                return
+        self._escape(through, f"passed to {shown}(), which may keep it", call)
+
+    def _summary(self, rv: Resolver, decl: Node, pos: int) -> str:
+        """What a function of the module does with its parameter `pos` (-1: the receiver):
+        "none" (uses it while it runs), "returns" (its result is derived from it), "keeps"."""
+        k = (decl.id, pos)
+        if k in self.summaries:
+            return self.summaries[k]
+        if self.depth >= self.MAX_DEPTH:
+            return "keeps"
+        self.summaries[k] = "keeps"  # recursion: assume the worst until known
+        f = rv.pkg.file_for(decl)
+        sub = Ownership(rv, f, decl, "", self.depth + 1, self.summaries)
+        esc = sub.of_parameter(decl, pos)
+        eff = "none" if not esc else ("returns" if all(x.kind == "return" for x in esc) else "keeps")
+        self.summaries[k] = eff
+        return eff
+
+    def _h_exprlist(self, e: Node, p: Node, through: _Via | None) -> None:
+        gp = p.parent
+        if gp is None:
+            return
+        if gp.type == "return_statement":
+            self._returned(e, through)
+            return
+        if gp.type in ("assignment_statement", "short_var_declaration"):
+            if gp.child_by_field_name("right") != p:
+                return  # a definition or an assignment's target
+            self._assigned(e, gp, P.named_children(p), P.named_children(gp.child_by_field_name("left")), through)
+            return
+        if gp.type == "var_spec":
+            self._assigned(e, gp, P.named_children(p), gp.children_by_field_name("name"), through)
+            return
+        if gp.type in ("expression_case",):
+            return  # compared against
+        self._escape(through, f"used in a {gp.type.replace('_', ' ')}, which the analysis does not follow", e)
+
+    def _h_return(self, e: Node, p: Node, through: _Via | None) -> None:
+        self._returned(e, through)
+
+    def _returned(self, e: Node, through: _Via | None) -> None:
+        owner = _enclosing_function(e)
+        if owner is not None and owner != self.func:
+            self._escape(through, "returned from a func literal", e)
+            return
+        self._escape(through, "returned", e, kind="return")
+
+    def _assigned(self, e: Node, stmt: Node, values: list[Node], targets: list[Node], through: _Via | None) -> None:
+        if len(values) == len(targets):
+            idx = next((i for i, v in enumerate(values) if v == e), -1)
+            targets = [targets[idx]] if idx >= 0 else []
+        elif len(values) == 1 and values[0].type == "call_expression":
+            # `r, err := wrap(x)`: the results of plain type (the error) carry nothing
+            res = self.rv.call_results(values[0], self.f) or []
+            targets = [t for i, t in enumerate(targets) if not (i < len(res) and plain(res[i]))]
+        for t in targets:
+            if t.type == "identifier":
+                self._bind(t, through, stmt)
+            elif t.type == "selector_expression":
+                self._escape(through, f"stored in the field {P.text(t)}", stmt)
+            elif t.type == "index_expression":
+                self._escape(through, f"stored in {P.text(t)}, an element of a map or slice", stmt)
+            elif t.type == "unary_expression":
+                self._escape(through, f"stored through the pointer {P.text(t)}", stmt)
+            else:
+                self._escape(through, f"assigned to {P.text(t)}", stmt)
+
+    def _h_send(self, e: Node, p: Node, through: _Via | None) -> None:
+        if p.child_by_field_name("value") == e:
+            self._escape(through, "sent on a channel", p)
+
+    def _h_composite(self, e: Node, p: Node, through: _Via | None) -> None:
+        lit = p
+        while lit is not None and lit.type != "composite_literal":
+            lit = lit.parent
+        if lit is None:
+            self._escape(through, "held by a literal the analysis does not follow", e)
+            return
+        t = self.rv.type_of(lit, self.f)
+        self._follow(lit, self._via(f"{_a(_show_type(t)) if t else 'a composite literal'} holding it", lit, through))
+
+    def _h_unary(self, e: Node, p: Node, through: _Via | None) -> None:
+        op = P.text(p.child_by_field_name("operator")) if p.child_by_field_name("operator") else ""
+        if op in ("&", "*"):
+            self._follow(p, through)
+        # !x, -x, <-ch (a receive from a carried channel: ctx.Done()): plain results
+
+    def _h_follow(self, e: Node, p: Node, through: _Via | None) -> None:
+        """A value made from e: a type assertion, an index or a slice of it, a conversion."""
+        if p.type in ("index_expression", "slice_expression") and p.child_by_field_name("operand") != e:
+            return  # e is the index
+        self._follow(p, through)
+
+    def _h_range(self, e: Node, p: Node, through: _Via | None) -> None:
+        if p.child_by_field_name("right") != e:
+            return
+        left = p.child_by_field_name("left")
+        for i, t in enumerate(P.named_children(left) if left is not None else ()):
+            if t.type == "identifier" and _defines_range(p):
+                if P.text(t) != "_":
+                    self._add(Binding(P.text(t), "local", p, i, self.f), through)  # as types.Resolver._scope_for
+            elif t.type == "identifier":
+                self._bind(t, through, p)
+            else:
+                self._escape(through, f"ranged into {P.text(t)}", p)
+
+    def _h_go(self, e: Node, p: Node, through: _Via | None) -> None:
+        self._escape(through, "started with go", p)
+
+    def _h_safe(self, e: Node, p: Node, through: _Via | None) -> None:
+        """Compared, tested, counted, or the value dropped: nothing outlives the statement."""
+
+    def _h_keyed(self, e: Node, p: Node, through: _Via | None) -> None:
+        self._h_composite(e, p, through)
+
+
+_HANDLERS = {
+    "parenthesized_expression": Ownership._h_paren,
+    "selector_expression": Ownership._h_selector,
+    "call_expression": Ownership._h_call,
+    "argument_list": Ownership._h_argument,
+    "expression_list": Ownership._h_exprlist,
+    "return_statement": Ownership._h_return,
+    "send_statement": Ownership._h_send,
+    "literal_element": Ownership._h_composite,
+    "keyed_element": Ownership._h_keyed,
+    "literal_value": Ownership._h_composite,
+    "unary_expression": Ownership._h_unary,
+    "type_assertion_expression": Ownership._h_follow,
+    "type_conversion_expression": Ownership._h_follow,
+    "index_expression": Ownership._h_follow,
+    "slice_expression": Ownership._h_follow,
+    "range_clause": Ownership._h_range,
+    "go_statement": Ownership._h_go,
+    "expression_statement": Ownership._h_safe,
+    "binary_expression": Ownership._h_safe,
+    "if_statement": Ownership._h_safe,
+    "for_statement": Ownership._h_safe,
+    "for_clause": Ownership._h_safe,
+    "expression_switch_statement": Ownership._h_safe,
+    "inc_statement": Ownership._h_safe,
+    "dec_statement": Ownership._h_safe,
+    "defer_statement": Ownership._h_safe,
+    "receive_statement": Ownership._h_safe,
+    "communication_case": Ownership._h_safe,
+    "expression_case": Ownership._h_safe,
+}
+
+
+def escape_of(rv: Resolver, file: GoFile, func: Node, stmt: Node, var: str, err: str | None) -> Escape | None:
+    """The first escape of the resource acquired by `stmt` (binding `var`, and `err` beside
+    it) in `func`; None when no carrier can outlive the function."""
+    own = Ownership(rv, file, func, var)
+    esc = own.of_statement(stmt, {err} if err else set())
+    return min(esc, key=lambda x: x.line) if esc else None
+
+
+# ------------------------------------------------------------------ syntax helpers
+
+def _bound_names(stmt: Node) -> list[Node] | None:
+    if stmt.type in ("short_var_declaration", "assignment_statement"):
+        left = stmt.child_by_field_name("left")
+        return P.named_children(left) if left is not None else None
+    if stmt.type == "var_declaration":
+        specs = [s for s in P.descendants(stmt) if s.type == "var_spec"]
+        return list(specs[0].children_by_field_name("name")) if len(specs) == 1 else None
+    if stmt.type == "var_spec":
+        return list(stmt.children_by_field_name("name"))
+    return None
+
+
+def _show_type(t: str) -> str:
+    """`*compress/gzip.Reader` as Go code writes it: `*gzip.Reader`; the package's own `.T`: `T`."""
+    return re.sub(r"(?:[\w.-]+/)*([\w-]+\.)(?=\w)", r"\1", t).replace("*.", "*").lstrip(".")
+
+
+def _a(t: str) -> str:
+    return ("an " if t[:1] in "aeiouAEIOU" else "a ") + t
+
+
+def _declared_here(ident: Node, f: GoFile) -> Binding | None:
+    """The binding a `:=` or a function's `var` declares with this name (as types.Resolver
+    records it), None for a plain assignment's target (declared elsewhere)."""
+    p = ident.parent
+    stmt = p.parent if p is not None and p.type == "expression_list" else p
+    if stmt is None:
+        return None
+    if stmt.type == "short_var_declaration":
+        return Binding(P.text(ident), "local", stmt, P.named_children(p).index(ident), f)
+    if stmt.type == "var_spec" and _enclosing_function(stmt) is not None:
+        return Binding(P.text(ident), "local", stmt, list(stmt.children_by_field_name("name")).index(ident), f)
+    return None
+
+
+def _values_of(stmt: Node) -> list[Node]:
+    if stmt.type == "var_declaration":
+        specs = [s for s in P.descendants(stmt) if s.type == "var_spec"]
+        stmt = specs[0] if specs else stmt
+    v = stmt.child_by_field_name("right") or stmt.child_by_field_name("value")
+    return P.named_children(v) if v is not None else []
+
+
+def _param_names(decl: Node, index: int) -> Node | None:
+    field = "receiver" if index < 0 else "parameters"
+    pl = decl.child_by_field_name(field)
+    if pl is None:
+        return None
+    names: list[Node | None] = []
+    for d in P.named_children(pl):
+        if d.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        ns = d.children_by_field_name("name")
+        names.extend(ns if ns else [None])
+    i = 0 if index < 0 else index
+    if i >= len(names) or names[i] is None or P.text(names[i]) == "_":
+        return None
+    return names[i]
+
+
+def _is_definition(n: Node) -> bool:
+    """n names a variable where it is declared or assigned, not where its value is used."""
+    p = n.parent
+    if p is None:
+        return True
+    if p.type == "expression_list" and p.parent is not None and \
+            p.parent.type in ("short_var_declaration", "assignment_statement", "range_clause",
+                              "receive_statement") and p.parent.child_by_field_name("left") == p:
+        return True
+    if p.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec"):
+        return True  # a name being declared (values sit inside an expression_list)
+    if p.type in ("labeled_statement", "type_switch_statement"):
+        return True
+    return False
+
+
+def _contains(outer: Node | None, inner: Node) -> bool:
+    return outer is not None and outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _is_named_result(func: Node, decl: Node) -> bool:
+    res = func.child_by_field_name("result")
+    return res is not None and res.type == "parameter_list" and _contains(res, decl)
+
+
+def _enclosing_function(n: Node) -> Node | None:
+    p = n.parent
+    while p is not None and p.type not in FUNC_NODES:
+        p = p.parent
+    return p
+
+
+def _capturing_literal(e: Node, func: Node) -> Node | None:
+    """The outermost func literal between e and func (a capture), or None."""
+    found = None
+    p = e.parent
+    while p is not None and p != func:
+        if p.type == "func_literal":
+            found = p
+        p = p.parent
+    return found
+
+
+def _defines_range(clause: Node) -> bool:
+    return any(c.type == ":=" for c in clause.children)
+
+
+def _is_conversion(rv: Resolver, call: Node, f: GoFile) -> bool:
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return False
+    if fn.type in ("parenthesized_type", "pointer_type", "interface_type", "slice_type", "map_type",
+                   "array_type", "generic_type", "qualified_type"):
+        return True
+    if fn.type == "identifier":
+        b = rv.lookup(P.text(fn), fn, f)
+        return b is not None and (b.kind == "type" or (b.kind == "builtin" and P.text(fn) in _PLAIN_BASIC | {"any"}))
+    if fn.type == "selector_expression":
+        op = fn.child_by_field_name("operand")
+        if op is not None and op.type == "identifier":
+            b = rv.lookup(P.text(op), op, f)
+            if b is not None and b.kind == "import":
+                return rv.api.has_type(f"{b.import_path}.{P.text(fn.child_by_field_name('field'))}")
+    return False
+
+
+def _is_method(rv: Resolver, base: str | None, name: str) -> bool:
+    if base is None:
+        return True  # unknown: a method value is the careful reading
+    return rv.api.method_results(base, name) is not None or rv.api.method_results(strip_ptr(base), name) is not None
+
+
+def _carrying_field(base: str, field: str) -> bool:
+    """Fields of std structs that hold the resource itself."""
+    return (strip_ptr(base), field) in {("net/http.Response", "Body"), ("net/http.Request", "Body")}
+
+
+def _module_decl(rv: Resolver, callee) -> tuple[Resolver, Node] | None:
+    """The declaration of a function or method of the module, with the resolver of its package."""
+    if callee is None:
+        return None
+    kind, qual, name = callee
+    if kind == "func":
+        if qual == "":
+            decl = rv.pkg.funcs.get(name)
+            return (rv, decl) if decl is not None else None
+        other = rv.module_package(qual)
+        if other is not None and other.pkg.funcs.get(name) is not None:
+            return other, other.pkg.funcs[name]
+        return None
+    if kind == "method" and qual:
+        bare = strip_ptr(qual)
+        if rv.api.has_type(bare):
+            return None
+        owner, tname = rv._split(bare)
+        if owner is None:
+            return None
+        decl = owner.pkg.methods.get((tname, name))
+        return (owner, decl) if decl is not None else None
+    return None
