@@ -74,7 +74,7 @@ def analyzer_for(pkg: str, goroot: str | None):
     from toolexec_rehab.rules.loader import all_rules
 
     rules = [r for r in all_rules() if r.rule.enabled or r.id in OPT_IN.get(pkg, [])]
-    return Analyzer(goroot, rules=rules)
+    return Analyzer(goroot, rules=rules, source=True)  # goldens are the suggested fixes, as in analysistest
 
 
 def accuracy(src_root: str, goroot: str | None) -> dict:

@@ -69,6 +69,8 @@ SHAPES: dict[str, tuple[str, int, str | None]] = {
     "method-value-returned": ("file-not-closed", 0, None),
     "own-constructor-returned": ("file-not-closed", 0, None),
     "cleanup-registered": ("file-not-closed", 0, None),
+    "deferred-flush-in-loop": ("file-not-closed", 0, None),
+    "deferred-before-acquisition": ("file-not-closed", 0, None),
     # no-patch: response bodies
     "response-returned": ("body-not-closed", 0, None),
     "body-bufio-returned": ("body-not-closed", 0, None),

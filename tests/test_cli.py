@@ -294,3 +294,22 @@ def test_discarded_cancel_gets_a_fresh_name(tmp_path):
     fs = Analyzer(go_env_goroot(), rules=load_rules({"lost-cancel"})).analyze(Package([gf]))
     new = apply_fixes(gf, fs).new_src.decode().splitlines()
     assert new[8] == "\tctx, cancel2 := context.WithTimeout(parent, time.Second); defer cancel2()"
+
+
+def test_a_message_with_an_unknown_name_is_a_rule_error(tmp_path):
+    """A rule message that uses a name no finding has fails when the rule loads, with file:line
+    and the names a message may use; never an internal error at the first finding."""
+    rules = tmp_path / "myrules"
+    (rules / "templates").mkdir(parents=True)
+    (rules / "templates" / "my-rule.go.j2").write_text("; defer {{ handle }}.Close()\n")
+    y = rules / "my-rule.yaml"
+    y.write_text("id: my-rule\nsummary: s\nrationale: r\nmessage: \"{{ call }} leaks\"\nmatch:\n"
+                 "  query: |\n    (call_expression) @call\n  conditions:\n"
+                 "    - callee: {any_of: [os.Open]}\n    - resource: {type: \"*os.File\"}\n    - leaks: {}\n"
+                 "fix:\n  template: my-rule.go.j2\n")
+    _mod(tmp_path)
+    for r in (rehab("rules", "validate", str(rules)),
+              rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})):
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"{y}:4: message: UndefinedError: 'call' is undefined" in r.stderr, r.stderr
+        assert "callee_text" in r.stderr and "Traceback" not in r.stderr

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--rules", help="comma-separated rule ids to apply")
     f.add_argument("--from-trace", metavar="TRACE_JSON", help="fix only the sites a `trace --json` run confirmed")
     f.add_argument("--no-verify", action="store_true", help="skip building the fixed packages before writing")
+    f.add_argument("--suggestions", action="store_true",
+                   help="with --write: also apply the suggestions (fixes that change control flow or error "
+                        "values: unchecked-error's `return err`, error-wrap); --diff always shows them")
     f.add_argument("patterns", nargs="*", metavar="PATTERN")
 
     o = sub.add_parser("overlay", help="write a go build -overlay JSON with the fixed sources")
@@ -168,7 +171,9 @@ def _trace_ids(path: str | None) -> set[str] | None:
         raise UsageError(str(e)) from None
 
 
-def _fixes(args, label: str):
+def _fixes(args, label: str, suggestions: bool = True):
+    """The fixed files; without `suggestions`, the fixes marked as suggestions are left out
+    (said on stderr): `fix --write` applies them only when asked, an overlay (a build) never."""
     from . import pipeline as PL
     from .analysis import UsageError
 
@@ -176,7 +181,14 @@ def _fixes(args, label: str):
     if run.errors:
         raise UsageError("cannot fix files with syntax errors:\n" + "\n".join(run.errors))
     only = _trace_ids(getattr(args, "from_trace", None))
-    return run, PL.fixed_files(run.findings, run.files(), only, run)
+    keep = None if suggestions else (lambda fd: not (fd.fix is not None and fd.fix.suggestion))
+    findings = run.findings if keep is None else [fd for fd in run.findings if keep(fd)]
+    left = [fd for fd in run.findings if fd.fixable and fd not in findings]
+    if left:
+        how = "add --suggestions to apply them" if label == "fix" else "a build never applies them"
+        print(f"{len(left)} suggestion(s) not applied (they change control flow or error values; {how}): "
+              + ", ".join(f"{PL.display(fd.origin)}:{fd.line} {fd.rule}" for fd in left), file=sys.stderr)
+    return run, PL.fixed_files(findings, run.files(), only, run, keep)
 
 
 def cmd_fix(args) -> int:
@@ -184,7 +196,7 @@ def cmd_fix(args) -> int:
     from .analysis import UsageError
     from .paths import write_private
 
-    run, fixed = _fixes(args, "fix")
+    run, fixed = _fixes(args, "fix", suggestions=not args.write or args.suggestions)
     # everything is computed before anything is written
     new = {ff.file.origin: PL.source_form(ff) for ff in fixed}
     for ff in fixed:
@@ -265,7 +277,7 @@ def _overlay_store(out: str, label: str) -> str:
 def cmd_overlay(args) -> int:
     from .paths import cache_dir, private_dir, write_private
 
-    _, fixed = _fixes(args, "overlay")
+    _, fixed = _fixes(args, "overlay", suggestions=False)  # an overlay feeds a build
     if args.output:
         out = os.path.abspath(args.output)
         if os.path.isdir(out):

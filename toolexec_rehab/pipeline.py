@@ -281,7 +281,7 @@ MAX_ROUNDS = 4
 
 
 def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_ids: set[str] | None = None,
-                run: Run | None = None) -> list[FixedFile]:
+                run: Run | None = None, keep=None) -> list[FixedFile]:
     """Apply every fix (line-preserving); one entry per changed file. files: the diagnostics'
     files by path (Run.files()).
 
@@ -289,6 +289,7 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
     unchecked-error fix adds an early `return err` that skips a later Close), so the
     changed packages are analyzed again and fixed again, up to MAX_ROUNDS, and fixing the
     result finds nothing more. Not with `only_ids`: a trace confirmed only the sites it saw.
+    `keep`: which diagnostics of later rounds may be fixed (the first round's are given).
     """
     out = _apply_round(findings, files, only_ids)
     if run is None or run.analyzer is None or only_ids is not None or not out:
@@ -302,7 +303,8 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
         for pkg in run.packages:
             if any(f.path in current for f in pkg.files):
                 pkg2 = Package([current.get(f.path, f) for f in pkg.files])
-                again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.path in current]
+                again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.path in current
+                          and (keep is None or keep(x))]
         more = _apply_round(again, current, None)
         if not more:
             break

@@ -45,6 +45,8 @@ _VARS = (
         ("on", "off", "confirmed"), keyed=True),
     Var("REHAB_INSTRUMENT", "bool", "insert runtime markers for `trace` (with `REHAB_FIX=off`: markers only; "
         "see \"Runtime evidence\")", False, keyed=True),
+    Var("REHAB_LOG_DROPPED", "bool", "a build that fixes `unchecked-error` prints one stderr line per dropped "
+        "error at run time (the fix only records it; see \"Rules\")", False, keyed=True),
     Var("REHAB_TRACE", "path", "the `trace --json` report that `REHAB_FIX=confirmed` reads (absolute)", keyed=True),
     Var("REHAB_RULES", "text", "only these rules, comma-separated (opt-in rules such as `error-wrap` run only "
         "when named); an unknown id is an error", keyed=True),

@@ -74,6 +74,8 @@ var shapes = []shape{
 	{"body-bufio-returned", runBodyBufioReturned},
 	{"body-closed-on-error-branches", runBodyClosedOnErrorBranches},
 	{"body-closed-by-deferred-arg", runBodyClosedByDeferredArg},
+	{"deferred-flush-in-loop", runDeferredFlushInLoop},
+	{"deferred-before-acquisition", runDeferredBeforeAcquisition},
 	{"decoder-over-body-returned", runDecoderOverBodyReturned},
 	// no-patch: database/sql
 	{"rows-closure-later", runRowsClosureLater},

@@ -5,6 +5,7 @@ package main
 // function, or the release is registered with someone who runs it later.
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -172,6 +173,57 @@ func runCleanupRegistered(dir string) string {
 	held := probe.OpenFiles(dir)
 	err := c.run()
 	return fmt.Sprintf("held=%d cleanup=%v after=%d", held, err, probe.OpenFiles(dir))
+}
+
+// shape: deferred-flush-in-loop
+
+// spoolAll writes one file per name through a buffered writer whose Flush is
+// deferred: the data reaches the files when the function returns. A close at
+// the end of each iteration would leave every file empty.
+func spoolAll(dir string, names []string) error {
+	for _, n := range names {
+		f, err := os.Create(filepath.Join(dir, n))
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		bw.WriteString("spooled " + n)
+	}
+	return nil
+}
+
+func runDeferredFlushInLoop(dir string) string {
+	err := spoolAll(dir, []string{"s1", "s2"})
+	a, _ := os.ReadFile(filepath.Join(dir, "s1"))
+	b, _ := os.ReadFile(filepath.Join(dir, "s2"))
+	return fmt.Sprintf("err=%v s1=%q s2=%q", err, a, b)
+}
+
+// shape: deferred-before-acquisition
+
+// headOf registers the deferred read before it opens the file: defers run
+// last-in first-out, so a close deferred after the open would run first and
+// the read would see a closed file.
+func headOf(path string) (head string, err error) {
+	var f *os.File
+	defer func() {
+		if f != nil {
+			b := make([]byte, 4)
+			n, rerr := f.Read(b)
+			head = fmt.Sprintf("%q/%v", b[:n], rerr)
+		}
+	}()
+	f, err = os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+func runDeferredBeforeAcquisition(dir string) string {
+	h, err := headOf(writeFile(dir, "head.txt", "HEADER and more"))
+	return fmt.Sprintf("head=%s err=%v", h, err)
 }
 
 // shape: decoder-over-body-returned

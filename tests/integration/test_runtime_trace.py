@@ -43,23 +43,6 @@ svc = _load("test_service")  # spawn(), get(): the service helpers
 
 
 @pytest.fixture(scope="module")
-def ebpf(request):
-    """Skip (printing the reason, also without -rs) unless bpftrace can attach uprobes here."""
-    from toolexec_rehab.runtime import trace as T
-
-    try:
-        T.check_platform()
-        T.check_privileges()
-        T.find_bpftrace()
-        T.check_tracefs()
-    except T.TraceError as e:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            print(f"\nSKIP runtime trace tests: {e}", file=sys.stderr, flush=True)
-        pytest.skip(str(e))
-
-
-@pytest.fixture(scope="module")
 def svc_copy(sources):
     return sources.copy("leakysvc")
 

@@ -113,3 +113,12 @@ def field_names(names: Any) -> frozenset[str]:
     if unknown:
         raise AttributeError(f"Match has no field(s) {', '.join(sorted(unknown))}")
     return out
+
+
+# The names a rule's message template may use (engine.message_context), with a value of
+# each one's type: the loader renders every message with them, so a misspelt name is a
+# rule error with file:line, not a failure on the first finding.
+MESSAGE_SAMPLE: dict[str, Any] = {
+    "var": "x", "handle": "x", "err": "err", "callee": "pkg.F", "callee_text": "pkg.F", "type": "*pkg.T",
+    "deferred": "x.Close()", "loop": False, "leak_lines": [1],
+}

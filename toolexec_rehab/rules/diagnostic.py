@@ -21,6 +21,12 @@ TextEdit = Edit  # byte offsets [start, end) into the file's bytes, and the repl
 class SuggestedFix:
     message: str  # what the fix does, e.g. "insert `defer rows.Close()`"
     edits: tuple[Edit, ...]  # non-overlapping, line-preserving in the compile input
+    # a source-mode suggestion that changes control flow or error values: `fix --diff` shows
+    # it, `fix --write` applies it only with --suggestions
+    suggestion: bool = False
+    # generated helpers a build must add to the compile: "dropped" (_rehabDropped, the
+    # unchecked-error record; runtime/dropped.py)
+    runtime: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ class Diagnostic:
             "message": self.message,
             "node_id": self.node_id,
             "fixable": self.fixable,
+            "suggestion": bool(self.fix is not None and self.fix.suggestion),
             "why_no_fix": self.why_no_fix,
             "function": self.function,
             "evidence": self.evidence,
@@ -95,6 +102,16 @@ def describe_edits(edits) -> str:
     return "replace with `" + "`, `".join(e.text.strip() for e in edits if e.text.strip()) + "`"
 
 
-def suggested_fix(edits) -> SuggestedFix:
+def suggested_fix(edits, suggestion: bool = False, runtime: tuple[str, ...] = ()) -> SuggestedFix:
     edits = tuple(edits)
-    return SuggestedFix(describe_edits(edits), edits)
+    return SuggestedFix(describe_edits(edits), edits, suggestion, runtime)
+
+
+# what a fix template writes where the finding's node id goes (`{{ node_id64 }}`): the id is
+# known only once every finding of the file is (engine: occurrences), then substituted
+NODE_ID64 = "0xREHAB_NODE_ID64"
+
+
+def with_node_id(fix: SuggestedFix, id64: str) -> SuggestedFix:
+    edits = tuple(Edit(e.start, e.end, e.text.replace(NODE_ID64, id64)) for e in fix.edits)
+    return SuggestedFix(describe_edits(edits), edits, fix.suggestion, fix.runtime)

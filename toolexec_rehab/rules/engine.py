@@ -21,7 +21,7 @@ from ..golang.types import Resolver
 from ..rewrite import edits as E
 from ..rewrite.render import RenderLimitError, render, render_string
 from .context import Match, Pass
-from .diagnostic import Diagnostic, Related, SuggestedFix, suggested_fix
+from .diagnostic import NODE_ID64, Diagnostic, Related, SuggestedFix, suggested_fix, with_node_id
 from .fixes import import_edit, plan_edits  # noqa: F401 - import_edit re-exported
 from .loader import LoadedRule
 from .ownership import Escape, escape_of
@@ -30,6 +30,12 @@ from .ownership import Escape, escape_of
 _RELEASE = re.compile(r"\bdefer\b|\.(Close|Rollback|Release|Stop)\(\)")
 
 Finding = Diagnostic  # the former name (analysis.py, older callers)
+
+
+def _adds_release(src: bytes, e) -> bool:
+    """The edit brings in more release statements than the code it replaces had."""
+    old = src[e.start:e.end].decode("utf-8", "replace")
+    return len(_RELEASE.findall(e.text)) > len(_RELEASE.findall(old))
 
 
 def node_id(id_path: str, func: str, rule: str, code: str, occurrence: int) -> str:
@@ -77,7 +83,7 @@ def evidence(m: Match) -> dict:
 
 
 def message_context(m: Match) -> dict:
-    """What a rule's message template sees."""
+    """What a rule's message template sees (the names of context.MESSAGE_SAMPLE)."""
     return {"var": m.var, "handle": m.handle, "err": m.err, "callee": m.callee, "callee_text": m.callee_text,
             "type": m.type, "deferred": m.deferred, "loop": m.loop_last is not None,
             "leak_lines": list(m.leak_lines)}
@@ -86,7 +92,7 @@ def message_context(m: Match) -> dict:
 def template_context(m: Match, mctx: dict) -> dict:
     """What a rule's fix template sees (the placement sets guarded / in_loop)."""
     return {**mctx, "call": m.call, "zeros": m.zeros, "blanks": m.blanks, "deferred": m.deferred, "fmt": m.fmt,
-            "func_name": m.func_name, "guarded": False, "in_loop": False}
+            "func_name": m.func_name, "guarded": False, "in_loop": False, "node_id64": NODE_ID64}
 
 
 class Engine:
@@ -170,6 +176,8 @@ class Engine:
             n = counts.get(key, 0)
             counts[key] = n + 1
             d.node_id = node_id(idp, d.function, d.rule, d.code, n)
+            if d.fix is not None and any(NODE_ID64 in e.text for e in d.fix.edits):
+                d.fix = with_node_id(d.fix, "0x" + d.node_id.removeprefix("ast-node-"))
         return out
 
     def _diagnostic(self, pass_: Pass, lr: LoadedRule, m: Match) -> Diagnostic:
@@ -209,7 +217,11 @@ class Engine:
         if rule.fix is None or pass_.mode(rule) != "fix":
             return None, why or ("report-only rule" if rule.fix else "no fix defined"), None
         if not m.fixable:
-            return None, why, None
+            if lr.releases and m.flow is not None and m.flow.transfers:
+                # the path analysis saw it handed off on another path: name that escape
+                esc, named = self._ownership(pass_, m)
+                return None, named or why, esc
+            return None, why or "the rule's conditions did not establish that a fix is safe here", None
         if lr.releases:
             esc, why = self._ownership(pass_, m)
             if why is not None:
@@ -220,11 +232,17 @@ class Engine:
     def _render_fix(self, pass_: Pass, lr: LoadedRule, m: Match, mctx: dict,
                     why: str | None) -> tuple[SuggestedFix | None, str | None]:
         rule = lr.rule
-        key = ("fix", lr.template_dirs, rule.fix.template)
+        template, runtime = rule.fix.template, ()
+        if not pass_.source_mode and rule.fix.build == "never":
+            return None, "a source-mode suggestion: a build never applies it (`fix --diff` shows it)"
+        if not pass_.source_mode and rule.fix.build == "record":
+            # the build's form: the dropped error made visible, control flow untouched
+            template, runtime = rule.fix.build_template, ("dropped",)
+        key = ("fix", lr.template_dirs, template)
         if key in self._timed_out:
             return None, self._timed_out[key]
         try:
-            edits = plan_edits(lr, m, template_context(m, mctx), render)
+            edits = plan_edits(lr, m, template_context(m, mctx), render, template)
         except RenderLimitError as e:  # this finding only: reported, without a fix
             why = f"fix template exceeded its {e.limit}: {e.where}"
             self._warn(f"{e.where}: fix template of rule {rule.id} exceeded its {e.limit}"
@@ -237,13 +255,13 @@ class Engine:
         if not all(e.line_preserving_in(m.file.src) for e in edits):
             return None, "template output would move lines"
         if not lr.releases and rule.fix.placement != "move-after-error-check" and \
-                any(_RELEASE.search(e.text) for e in edits):
+                any(_adds_release(m.file.src, e) for e in edits):
             # a user's rule whose template releases something it never declared: the engine
             # cannot tell what to follow, so it cannot prove the release safe
             return None, ("the fix releases something, but the rule does not declare its resource "
                           "(the resource condition), so its safety cannot be checked")
         edits += [import_edit(m.file, path) for path in m.imports]
-        return suggested_fix(edits), why
+        return suggested_fix(edits, suggestion=pass_.source_mode and rule.fix.suggestion, runtime=runtime), why
 
     @staticmethod
     def _ownership(pass_: Pass, m: Match) -> tuple[Escape | None, str | None]:
@@ -252,7 +270,8 @@ class Engine:
         if m.stmt is None or m.function is None:
             return None, "the acquisition is not a statement the ownership analysis follows"
         try:
-            esc = escape_of(pass_.resolver, m.file, m.function, m.stmt, m.var or "", m.err)
+            esc = escape_of(pass_.resolver, m.file, m.function, m.stmt, m.var or "", m.err,
+                            release_at_exit=m.loop_last is None)
         except RecursionError:
             return None, "the code is nested too deeply for the ownership analysis"
         return esc, esc.why if esc is not None else None

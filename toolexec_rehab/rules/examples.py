@@ -42,7 +42,8 @@ def run_example(lr, ex, analyzer=None) -> str | None:
     from .engine import Engine, apply_fixes
 
     src = HEADER + ex.signature + " {\n" + _indent(ex.before) + "\n}\n"
-    an = analyzer or Engine([lr], stdapi.load(go_env_goroot()), modes={lr.id: "fix"})  # examples show the fix
+    # examples show the fix as `fix --diff` does (source mode: suggestions included)
+    an = analyzer or Engine([lr], stdapi.load(go_env_goroot()), modes={lr.id: "fix"}, source=True)
     with tempfile.TemporaryDirectory(prefix="rehab-example-") as d:
         path = os.path.join(d, "p.go")
         with open(path, "w", encoding="utf-8") as fh:

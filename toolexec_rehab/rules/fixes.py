@@ -25,13 +25,14 @@ PLACEMENT_NEEDS: dict[str, frozenset[str]] = {
 }
 
 
-def plan_edits(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
-    """The fix's edits (None: no safe place, or the template rendered nothing)."""
+def plan_edits(lr: Any, m: Match, tctx: dict, render: Render, template: str | None = None) -> list[Edit] | None:
+    """The fix's edits (None: no safe place, or the template rendered nothing). `template`:
+    the one to render (a build's `build_template`), else the rule's."""
     place = _PLACEMENTS.get(lr.rule.fix.placement)
-    return place(lr, m, tctx, render) if place is not None else None
+    return place(lr, m, tctx, render, template or lr.rule.fix.template) if place is not None else None
 
 
-def _after_error_check(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _after_error_check(lr: Any, m: Match, tctx: dict, render: Render, template: str) -> list[Edit] | None:
     """After the `}` of the terminating error check right after the acquisition; at the end of
     the iteration in a loop; else nil-guarded right after the acquisition."""
     flow = m.flow
@@ -42,30 +43,30 @@ def _after_error_check(lr: Any, m: Match, tctx: dict, render: Render) -> list[Ed
         at = flow.errcheck.end_byte
     else:
         at, tctx["guarded"] = m.stmt.end_byte, True
-    text = render(lr.template_dirs, lr.rule.fix.template, tctx)
+    text = render(lr.template_dirs, template, tctx)
     return [Edit(at, at, text)] if text else None
 
 
-def _after_statement(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _after_statement(lr: Any, m: Match, tctx: dict, render: Render, template: str) -> list[Edit] | None:
     """At the end of the matched statement; a discarded `_` renamed to the fresh name."""
-    text = render(lr.template_dirs, lr.rule.fix.template, tctx)
+    text = render(lr.template_dirs, template, tctx)
     edits = [Edit(m.stmt.end_byte, m.stmt.end_byte, text)]
     if m.rename is not None:
         edits.append(Edit(m.rename.start_byte, m.rename.end_byte, m.var))
     return edits if text else None
 
 
-def _move_after_error_check(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _move_after_error_check(lr: Any, m: Match, tctx: dict, render: Render, template: str) -> list[Edit] | None:
     """The premature defer deleted (its line stays), re-inserted after the error check."""
     d, chk = m.defer_stmt, m.errcheck
-    text = render(lr.template_dirs, lr.rule.fix.template, tctx)
+    text = render(lr.template_dirs, template, tctx)
     return [Edit(d.start_byte, d.end_byte, ""), Edit(chk.end_byte, chk.end_byte, text)]
 
 
-def _replace(lr: Any, m: Match, tctx: dict, render: Render) -> list[Edit] | None:
+def _replace(lr: Any, m: Match, tctx: dict, render: Render, template: str) -> list[Edit] | None:
     """The target (else the matched node) replaced by the rendered text."""
     target = m.target if m.target is not None else m.node
-    text = render(lr.template_dirs, lr.rule.fix.template, tctx)
+    text = render(lr.template_dirs, template, tctx)
     return [Edit(target.start_byte, target.end_byte, text)] if text else None
 
 

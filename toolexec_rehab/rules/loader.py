@@ -50,6 +50,7 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'query')) or 1}: bad tree-sitter query: {e}") from None
     conds = [_condition(path, text, c) for c in rule.match.conditions]
     _check_inputs(path, text, rule, [name for name, _, _ in conds])
+    _check_message(path, text, rule.message)
     if rule.fix is not None:
         from ..rewrite.render import environment
 
@@ -159,6 +160,24 @@ def _nth_condition_line(text: str, names: list[str], i: int) -> int:
             if seen == i:
                 return k + 1
     return start + 1
+
+
+def _check_message(path: str, text: str, message: str) -> None:
+    """The message renders with every name a message may use (a misspelt one is an error here,
+    with file:line, not a failure at the first finding)."""
+    from jinja2 import TemplateError
+
+    from ..rewrite.render import RenderLimitError, render_string
+    from .context import MESSAGE_SAMPLE
+    from .schema import yaml_line_of
+
+    try:
+        render_string(message, dict(MESSAGE_SAMPLE))
+    except RenderLimitError:
+        pass  # depends on the finding; the engine reports the summary then
+    except TemplateError as e:
+        raise RuleError(f"{path}:{yaml_line_of(text, ('message',)) or 1}: message: {type(e).__name__}: {e} "
+                        f"(a message may use {', '.join(sorted(MESSAGE_SAMPLE))})") from None
 
 
 def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRule]:

@@ -33,7 +33,6 @@ patch, because the patch runs on every path.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -41,8 +40,7 @@ from tree_sitter import Node
 from ..golang import parse as P
 from ..golang.package import GoFile
 from ..golang.types import Binding, Resolver, strip_ptr
-
-FUNC_NODES = ("function_declaration", "method_declaration", "func_literal")
+from . import ownership_syntax as S
 
 # Calls that use a carrier only while they run and return nothing derived from it: the
 # reader or writer of a copy, a formatter's writer or value, a measure.
@@ -168,16 +166,20 @@ class Ownership:
         self._literals: set[int] = set()
         self._work: list[tuple[Binding, _Via | None]] = []
         self._idents: dict[str, list[Node]] | None = None
+        # where the fix releases (of_statement): after the acquisition at function exit (a
+        # defer), or at the end of each loop iteration; None in a callee's summary
+        self._acquired_at: int | None = None
+        self._release_at_exit = True
 
     # ------------------------------------------------------------ entry points
     def of_statement(self, stmt: Node, skip: set[str]) -> list[Escape]:
         """Seed with the names the acquiring statement binds (not those in `skip`), one at
         a time, so that an escape names the variable it starts from."""
-        targets = _bound_names(stmt)
+        targets = S.bound_names(stmt)
         if targets is None:
             self._escape(None, f"acquired by a {stmt.type.replace('_', ' ')} the analysis does not follow", stmt)
             return self.escapes
-        vals = _values_of(stmt)
+        vals = S.values_of(stmt)
         res = self.rv.call_results(vals[0], self.f) if len(vals) == 1 and vals[0].type == "call_expression" else None
         for i, ident in enumerate(targets):
             name = P.text(ident)
@@ -190,7 +192,7 @@ class Ownership:
 
     def of_parameter(self, decl: Node, index: int) -> list[Escape]:
         """Seed with parameter `index` of decl (-1: the receiver)."""
-        names = _param_names(decl, index)
+        names = S.param_names(decl, index)
         if names is None:
             self._escape(None, "a parameter the analysis does not follow", decl)
             return self.escapes
@@ -207,17 +209,17 @@ class Ownership:
         name = P.text(ident)
         if name == "_":
             return
-        b = _declared_here(ident, self.f) or self.rv.lookup(name, ident, self.f)
+        b = S.declared_here(ident, self.f) or self.rv.lookup(name, ident, self.f)
         if b is None:
             self._escape(through, f"assigned to {name}, which the analysis cannot resolve", at)
             return
         if b.is_package_level:
             self._escape(through, f"stored in the package-level variable {name}", at)
             return
-        if b.node is None or not _contains(self.func, b.node):
+        if b.node is None or not S.contains(self.func, b.node):
             self._escape(through, f"assigned to {name}, declared outside the function", at)
             return
-        if _is_named_result(self.func, b.node):
+        if S.is_named_result(self.func, b.node):
             self._escape(through, f"assigned to the named result {name}", at, kind="return")
             return
         self._add(b, through)
@@ -234,8 +236,24 @@ class Ownership:
             if through is None and b.name != self.var and b.node is not None:
                 through = self._via(f"the variable {b.name}", b.node, None)
             for use in self._uses_of(b):
+                if self._deferred_after_release(use, through):
+                    continue
                 self._follow(use, through)
         return self.escapes
+
+    def _deferred_after_release(self, use: Node, through: _Via | None) -> bool:
+        """A deferred call that uses a carrier runs after the fix's release when it was
+        registered before the acquisition (defers run last-in first-out), or when the fix
+        closes at the end of each loop iteration: `defer bw.Flush()` would write to a closed
+        file. An escape, then."""
+        if self._acquired_at is None:
+            return False
+        d = S.deferred_by(use, self.func)
+        if d is None or (self._release_at_exit and d.start_byte > self._acquired_at):
+            return False
+        when = "before the acquisition" if d.start_byte <= self._acquired_at else "in the loop"
+        self._escape(through, f"used by a call deferred {when} (it would run after the fix's release)", d)
+        return True
 
     def _uses_of(self, b: Binding):
         if self._idents is None:
@@ -245,7 +263,7 @@ class Ownership:
                     self._idents.setdefault(P.text(n), []).append(n)
         k = _key(b)
         for n in self._idents.get(b.name, ()):
-            if _is_definition(n):
+            if S.is_definition(n):
                 continue
             got = self.rv.lookup(b.name, n, self.f)
             if got is not None and _key(got) == k:
@@ -263,7 +281,7 @@ class Ownership:
     # ------------------------------------------------------------ following a value
     def _follow(self, e: Node, through: _Via | None) -> None:
         """e's value carries the resource: decide where it goes (its parent)."""
-        lit = _capturing_literal(e, self.func)
+        lit = S.capturing_literal(e, self.func)
         if lit is not None and lit.id not in self._literals:
             self._literals.add(lit.id)
             self._follow(lit, self._via("a func literal that captures it", lit, through))
@@ -279,7 +297,7 @@ class Ownership:
     def _derived(self, call: Node, name: str | None) -> str:
         res = self.rv.call_results(call, self.f)
         if res and res[0]:
-            return _a(_show_type(res[0]))
+            return S.with_article(S.show_type(res[0]))
         short = (name or P.text(call.child_by_field_name("function"))).rsplit("/", 1)[-1]
         return f"the result of {short}()"
 
@@ -300,9 +318,9 @@ class Ownership:
             return  # resp.StatusCode, resp.Header
         base = self.rv.type_of(e, self.f)
         if t is not None and base is not None and self.rv.api.has_type(strip_ptr(base)) and \
-                self.rv.api.field_type(strip_ptr(base), field) is not None and not _carrying_field(base, field):
+                self.rv.api.field_type(strip_ptr(base), field) is not None and not S.carrying_field(base, field):
             return  # a field of a std struct that does not hold the resource (resp.Request, resp.TLS)
-        if t is None and _is_method(self.rv, base, field):
+        if t is None and S.is_method(self.rv, base, field):
             through = self._via(f"the method value {P.text(p)}", p, through)
         self._follow(p, through)
 
@@ -310,7 +328,7 @@ class Ownership:
         """recv.method(...): the module's own method may keep its receiver; a result that is
         not plain data is derived from it."""
         callee = self.rv.callee(call, self.f)
-        owner = _module_decl(self.rv, callee)
+        owner = S.module_decl(self.rv, callee)
         if owner is not None:
             rv, decl = owner
             eff = self._summary(rv, decl, -1)
@@ -361,7 +379,7 @@ class Ownership:
         if callee is not None and callee[0] == "builtin" and name == "panic":
             self._escape(through, "passed to panic (a recover gets it)", call)
             return
-        if _is_conversion(self.rv, call, self.f):
+        if S.is_conversion(self.rv, call, self.f):
             self._follow(call, through)
             return
         if name in CONSUMES:
@@ -369,7 +387,7 @@ class Ownership:
         if name in WRAPS or (name and name.startswith(_SQL_CTX) and name.endswith("Context")):
             self._follow(call, self._via(self._derived(call, name), call, through))
             return
-        owner = _module_decl(self.rv, callee)
+        owner = S.module_decl(self.rv, callee)
         if owner is not None:
             rv, decl = owner
             eff = self._summary(rv, decl, pos)
@@ -419,7 +437,7 @@ class Ownership:
         self._returned(e, through)
 
     def _returned(self, e: Node, through: _Via | None) -> None:
-        owner = _enclosing_function(e)
+        owner = S.enclosing_function(e)
         if owner is not None and owner != self.func:
             self._escape(through, "returned from a func literal", e)
             return
@@ -457,7 +475,7 @@ class Ownership:
             self._escape(through, "held by a literal the analysis does not follow", e)
             return
         t = self.rv.type_of(lit, self.f)
-        self._follow(lit, self._via(f"{_a(_show_type(t)) if t else 'a composite literal'} holding it", lit, through))
+        self._follow(lit, self._via(f"{S.with_article(S.show_type(t)) if t else 'a composite literal'} holding it", lit, through))
 
     def _h_unary(self, e: Node, p: Node, through: _Via | None) -> None:
         op = P.text(p.child_by_field_name("operator")) if p.child_by_field_name("operator") else ""
@@ -476,7 +494,7 @@ class Ownership:
             return
         left = p.child_by_field_name("left")
         for i, t in enumerate(P.named_children(left) if left is not None else ()):
-            if t.type == "identifier" and _defines_range(p):
+            if t.type == "identifier" and S.defines_range(p):
                 if P.text(t) != "_":
                     self._add(Binding(P.text(t), "local", p, i, self.f), through)  # as types.Resolver._scope_for
             elif t.type == "identifier":
@@ -527,173 +545,13 @@ _HANDLERS = {
 }
 
 
-def escape_of(rv: Resolver, file: GoFile, func: Node, stmt: Node, var: str, err: str | None) -> Escape | None:
+def escape_of(rv: Resolver, file: GoFile, func: Node, stmt: Node, var: str, err: str | None,
+              release_at_exit: bool = True) -> Escape | None:
     """The first escape of the resource acquired by `stmt` (binding `var`, and `err` beside
-    it) in `func`; None when no carrier can outlive the function."""
+    it) in `func`; None when no carrier can outlive the function. release_at_exit: the fix
+    releases at function exit (a defer after the acquisition), not at the end of each loop
+    iteration."""
     own = Ownership(rv, file, func, var)
+    own._acquired_at, own._release_at_exit = stmt.start_byte, release_at_exit
     esc = own.of_statement(stmt, {err} if err else set())
     return min(esc, key=lambda x: x.line) if esc else None
-
-
-# ------------------------------------------------------------------ syntax helpers
-
-def _bound_names(stmt: Node) -> list[Node] | None:
-    if stmt.type in ("short_var_declaration", "assignment_statement"):
-        left = stmt.child_by_field_name("left")
-        return P.named_children(left) if left is not None else None
-    if stmt.type == "var_declaration":
-        specs = [s for s in P.descendants(stmt) if s.type == "var_spec"]
-        return list(specs[0].children_by_field_name("name")) if len(specs) == 1 else None
-    if stmt.type == "var_spec":
-        return list(stmt.children_by_field_name("name"))
-    return None
-
-
-def _show_type(t: str) -> str:
-    """`*compress/gzip.Reader` as Go code writes it: `*gzip.Reader`; the package's own `.T`: `T`."""
-    return re.sub(r"(?:[\w.-]+/)*([\w-]+\.)(?=\w)", r"\1", t).replace("*.", "*").lstrip(".")
-
-
-def _a(t: str) -> str:
-    return ("an " if t[:1] in "aeiouAEIOU" else "a ") + t
-
-
-def _declared_here(ident: Node, f: GoFile) -> Binding | None:
-    """The binding a `:=` or a function's `var` declares with this name (as types.Resolver
-    records it), None for a plain assignment's target (declared elsewhere)."""
-    p = ident.parent
-    stmt = p.parent if p is not None and p.type == "expression_list" else p
-    if stmt is None:
-        return None
-    if stmt.type == "short_var_declaration":
-        return Binding(P.text(ident), "local", stmt, P.named_children(p).index(ident), f)
-    if stmt.type == "var_spec" and _enclosing_function(stmt) is not None:
-        return Binding(P.text(ident), "local", stmt, list(stmt.children_by_field_name("name")).index(ident), f)
-    return None
-
-
-def _values_of(stmt: Node) -> list[Node]:
-    if stmt.type == "var_declaration":
-        specs = [s for s in P.descendants(stmt) if s.type == "var_spec"]
-        stmt = specs[0] if specs else stmt
-    v = stmt.child_by_field_name("right") or stmt.child_by_field_name("value")
-    return P.named_children(v) if v is not None else []
-
-
-def _param_names(decl: Node, index: int) -> Node | None:
-    field = "receiver" if index < 0 else "parameters"
-    pl = decl.child_by_field_name(field)
-    if pl is None:
-        return None
-    names: list[Node | None] = []
-    for d in P.named_children(pl):
-        if d.type not in ("parameter_declaration", "variadic_parameter_declaration"):
-            continue
-        ns = d.children_by_field_name("name")
-        names.extend(ns if ns else [None])
-    i = 0 if index < 0 else index
-    if i >= len(names) or names[i] is None or P.text(names[i]) == "_":
-        return None
-    return names[i]
-
-
-def _is_definition(n: Node) -> bool:
-    """n names a variable where it is declared or assigned, not where its value is used."""
-    p = n.parent
-    if p is None:
-        return True
-    if p.type == "expression_list" and p.parent is not None and \
-            p.parent.type in ("short_var_declaration", "assignment_statement", "range_clause",
-                              "receive_statement") and p.parent.child_by_field_name("left") == p:
-        return True
-    if p.type in ("parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec"):
-        return True  # a name being declared (values sit inside an expression_list)
-    if p.type in ("labeled_statement", "type_switch_statement"):
-        return True
-    return False
-
-
-def _contains(outer: Node | None, inner: Node) -> bool:
-    return outer is not None and outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
-
-
-def _is_named_result(func: Node, decl: Node) -> bool:
-    res = func.child_by_field_name("result")
-    return res is not None and res.type == "parameter_list" and _contains(res, decl)
-
-
-def _enclosing_function(n: Node) -> Node | None:
-    p = n.parent
-    while p is not None and p.type not in FUNC_NODES:
-        p = p.parent
-    return p
-
-
-def _capturing_literal(e: Node, func: Node) -> Node | None:
-    """The outermost func literal between e and func (a capture), or None."""
-    found = None
-    p = e.parent
-    while p is not None and p != func:
-        if p.type == "func_literal":
-            found = p
-        p = p.parent
-    return found
-
-
-def _defines_range(clause: Node) -> bool:
-    return any(c.type == ":=" for c in clause.children)
-
-
-def _is_conversion(rv: Resolver, call: Node, f: GoFile) -> bool:
-    fn = call.child_by_field_name("function")
-    if fn is None:
-        return False
-    if fn.type in ("parenthesized_type", "pointer_type", "interface_type", "slice_type", "map_type",
-                   "array_type", "generic_type", "qualified_type"):
-        return True
-    if fn.type == "identifier":
-        b = rv.lookup(P.text(fn), fn, f)
-        return b is not None and (b.kind == "type" or (b.kind == "builtin" and P.text(fn) in _PLAIN_BASIC | {"any"}))
-    if fn.type == "selector_expression":
-        op = fn.child_by_field_name("operand")
-        if op is not None and op.type == "identifier":
-            b = rv.lookup(P.text(op), op, f)
-            if b is not None and b.kind == "import":
-                return rv.api.has_type(f"{b.import_path}.{P.text(fn.child_by_field_name('field'))}")
-    return False
-
-
-def _is_method(rv: Resolver, base: str | None, name: str) -> bool:
-    if base is None:
-        return True  # unknown: a method value is the careful reading
-    return rv.api.method_results(base, name) is not None or rv.api.method_results(strip_ptr(base), name) is not None
-
-
-def _carrying_field(base: str, field: str) -> bool:
-    """Fields of std structs that hold the resource itself."""
-    return (strip_ptr(base), field) in {("net/http.Response", "Body"), ("net/http.Request", "Body")}
-
-
-def _module_decl(rv: Resolver, callee) -> tuple[Resolver, Node] | None:
-    """The declaration of a function or method of the module, with the resolver of its package."""
-    if callee is None:
-        return None
-    kind, qual, name = callee
-    if kind == "func":
-        if qual == "":
-            decl = rv.pkg.funcs.get(name)
-            return (rv, decl) if decl is not None else None
-        other = rv.module_package(qual)
-        if other is not None and other.pkg.funcs.get(name) is not None:
-            return other, other.pkg.funcs[name]
-        return None
-    if kind == "method" and qual:
-        bare = strip_ptr(qual)
-        if rv.api.has_type(bare):
-            return None
-        owner, tname = rv._split(bare)
-        if owner is None:
-            return None
-        decl = owner.pkg.methods.get((tname, name))
-        return (owner, decl) if decl is not None else None
-    return None

@@ -32,6 +32,7 @@ class SiteCount:
     released: int = 0
     open: int = 0
     collected_open: int | None = None
+    dropped: int | None = None  # an unchecked-error record site: errors dropped there (runtime/dropped.py)
 
     @property
     def leaking(self) -> bool:
@@ -66,7 +67,8 @@ def load(path: str) -> list[SiteCount]:
         try:
             sc = SiteCount(node_id=s["node_id"], rule=s["rule"], file=s["file"], line=int(s["line"]),
                            acquired=int(s["acquired"]), released=int(s["released"]), open=int(s["open"]),
-                           collected_open=None if s.get("collected_open") is None else int(s["collected_open"]))
+                           collected_open=None if s.get("collected_open") is None else int(s["collected_open"]),
+                           dropped=None if s.get("dropped") is None else int(s["dropped"]))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: site {i}: bad or missing field {e}") from None
         if not NODE_RE.match(sc.node_id):
@@ -108,11 +110,22 @@ def leak_lines(sites: list[SiteCount]) -> list[str]:
             for s in sites if s.leaking]
 
 
+def dropped_lines(sites: list[SiteCount]) -> list[str]:
+    """The unchecked-error record sites where errors were dropped (not leaks: no exit status)."""
+    return [f"REHAB: dropped-error {s.node_id} {s.file}:{s.line} {s.rule} dropped={s.dropped}"
+            for s in sites if s.dropped]
+
+
 def table(sites: list[SiteCount], display=lambda p: p) -> str:
-    head = ("SITE", "RULE", "LOCATION", "ACQUIRED", "RELEASED", "OPEN", "COLLECTED_OPEN")
+    head: tuple[str, ...] = ("SITE", "RULE", "LOCATION", "ACQUIRED", "RELEASED", "OPEN", "COLLECTED_OPEN")
+    drops = any(s.dropped is not None for s in sites)
     rows = [head] + [(s.node_id, s.rule, f"{display(s.file)}:{s.line}", str(s.acquired), str(s.released),
                       str(s.open), "-" if s.collected_open is None else str(s.collected_open))
                      for s in sites]
+    if drops:
+        rows = [r + (("DROPPED",) if i == 0 else ("-" if sites[i - 1].dropped is None else str(sites[i - 1].dropped),))
+                for i, r in enumerate(rows)]
+        head = rows[0]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
              for r in rows]

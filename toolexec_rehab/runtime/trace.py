@@ -30,8 +30,9 @@ import tempfile
 import threading
 import time
 
+from .dropped import DROPPED
 from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir
-from .report import SiteCount, leak_lines, table, to_json
+from .report import SiteCount, dropped_lines, leak_lines, table, to_json
 
 # library Close methods whose receiver is the pointer the acquire marker saw
 CLOSERS = ("database/sql.(*Rows).Close", "database/sql.(*Stmt).Close", "os.(*File).Close",
@@ -129,7 +130,7 @@ def elf_symbols(path: str, want) -> tuple[int, dict[str, tuple[int, int]] | None
 
 
 def _wanted(name: str) -> bool:
-    return name.endswith(("." + ACQUIRE, "." + RELEASE)) or name in CLOSERS or name == FILE_CLOSE \
+    return name.endswith(("." + ACQUIRE, "." + RELEASE, "." + DROPPED)) or name in CLOSERS or name == FILE_CLOSE \
         or name.startswith("runtime.call") or name == ZEROBASE
 
 
@@ -147,12 +148,14 @@ class Target:
                              "build without -ldflags='-s -w'")
         self.acquire = sorted((n, syms[n][0]) for n in syms if n.endswith("." + ACQUIRE))
         self.release = sorted((n, syms[n][0]) for n in syms if n.endswith("." + RELEASE))
-        if not self.acquire:
+        self.dropped = sorted((n, syms[n][0]) for n in syms if n.endswith("." + DROPPED))
+        if not self.acquire and not self.dropped:
             raise TraceError(f"{binary}: no rehab marker symbols ({ACQUIRE}): build it instrumented, "
                              "GOFLAGS=-toolexec=toolexec-rehab REHAB_INSTRUMENT=1 go build ...")
-        self.closers = [(n, syms[n][0]) for n in CLOSERS if n in syms]
+        # closes made anywhere matter only for the markers' values (none: dropped-error records only)
+        self.closers = [(n, syms[n][0]) for n in CLOSERS if n in syms] if self.acquire else []
         calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
-        self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls else None
+        self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls and self.acquire else None
         self.file_close_addr = syms[FILE_CLOSE][0] if self.file_close else 0
         self.gc_lo = min(a for a, _ in calls) if calls else 0
         self.gc_hi = max(a + s for a, s in calls) if calls else 0
@@ -163,7 +166,8 @@ class Target:
             raise TraceError(f"{binary}: has rehab markers but no sites table (built by an older toolexec-rehab?)")
 
     def probe_count(self) -> int:
-        return len(self.acquire) + len(self.release) + len(self.closers) + (1 if self.file_close else 0)
+        return len(self.acquire) + len(self.release) + len(self.closers) + len(self.dropped) + \
+            (1 if self.file_close else 0)
 
 
 # ------------------------------------------------------------------ program
@@ -173,7 +177,7 @@ def render_program(t: Target, arch: str, duration_ms: int | None) -> str:
 
     file_sites = sorted(s.id64 for s in t.sites.values() if s.rule == "file-not-closed")
     return render((template_dir(),), "trace.bt.j2", {
-        "binary": t.binary, "acquire": t.acquire, "release": t.release, "closers": t.closers,
+        "binary": t.binary, "acquire": t.acquire, "release": t.release, "closers": t.closers, "dropped": t.dropped,
         "file_close": t.file_close, "gc_lo": t.gc_lo, "gc_hi": t.gc_hi, "file_sites": file_sites,
         "zerobase": t.zerobase, "file_close_addr": t.file_close_addr,
         "regs": REGS[arch], "duration_ms": duration_ms}) + "\n"
@@ -226,8 +230,11 @@ def parse_output(lines: list[str]) -> tuple[int | None, dict[str, dict[int, int]
 
 def counts(t: Target, maps: dict[str, dict[int, int]]) -> list[SiteCount]:
     out = []
-    acq, rel, gc = maps.get("acq", {}), maps.get("rel", {}), maps.get("gc", {})
+    acq, rel, gc, drop = maps.get("acq", {}), maps.get("rel", {}), maps.get("gc", {}), maps.get("drop", {})
     for s in sorted(t.sites.values(), key=lambda s: (s.file, s.line, s.rule)):
+        if s.rule not in TRACKED_RULES:  # an unchecked-error record site (runtime/dropped.py)
+            out.append(SiteCount(s.node_id, s.rule, s.file, s.line, dropped=drop.get(s.id64, 0)))
+            continue
         a, r, g = acq.get(s.id64, 0), rel.get(s.id64, 0), gc.get(s.id64, 0)
         out.append(SiteCount(s.node_id, s.rule, s.file, s.line, acquired=a, released=r,
                              open=max(0, a - r - g), collected_open=g))
@@ -497,7 +504,7 @@ def _report(args, target: Target, binary: str, maps: dict[str, dict[int, int]], 
     else:
         from ..pipeline import display
 
-        text = table(sites, display) + "\n" + "".join(x + "\n" for x in leak_lines(sites))
+        text = table(sites, display) + "\n" + "".join(x + "\n" for x in leak_lines(sites) + dropped_lines(sites))
         leaks_to = None
     if args.output:
         from ..paths import write_private

@@ -240,13 +240,21 @@ class _Rewrite:
         self.log: list[str] = []
         self.applied: list = []  # (diagnostic, GoFile)
         self.markers: list[tuple[str, list]] = []  # (package name, sites) for the marker file
+        self.dropped: list[tuple[str, list]] = []  # (package name, sites) for runtime/dropped.py's file
 
     def package(self, pkgname: str, fs: list, findings: list) -> None:
         sites: list = []
+        n = len(self.applied)
         for gf in fs:
             sites.extend(self.file(gf, findings))
         if sites:
             self.markers.append((pkgname, sites))
+        from ..runtime.instrument import Site
+
+        recorded = [Site(fd.node_id, fd.rule, gf.origin, fd.line) for fd, gf in self.applied[n:]
+                    if fd.fix is not None and "dropped" in fd.fix.runtime]
+        if recorded:
+            self.dropped.append((pkgname, recorded))
 
     def file(self, gf, findings: list) -> list:
         """Apply gf's wanted fixes (and markers): the marker sites that went in."""
@@ -301,6 +309,13 @@ class _Rewrite:
             write_private(dest, marker_file(pkgname, sites))
             new_files.append(dest)
             self.log.extend(f"REHAB: marker {s.rule} {s.node_id} {s.file}:{s.line}" for s in sites)
+        for pkgname, sites in self.dropped[:1]:
+            from ..runtime.dropped import DROPPED_FILE, dropped_file
+            from ..settings import flag_or_default
+
+            dest = os.path.join(self.outdir, DROPPED_FILE)
+            write_private(dest, dropped_file(pkgname, sites, flag_or_default("REHAB_LOG_DROPPED")))
+            new_files.append(dest)
         argv = ca.with_files(new_files)
         if ca.response_file:
             from .compileargs import write_response_file
