@@ -149,7 +149,11 @@ def test_fix_write_unwritable_audit_log_writes_nothing(isolated):
 
 def test_source_mode_adds_the_import_a_fix_needs(isolated):
     root = _module(isolated, {"q/q.go": WRAP})
+    # error-wrap is a suggestion: --write leaves it (and says so) unless --suggestions
     r = rehab("fix", "--write", "--rules", "error-wrap", "./...", cwd=root)
+    assert r.returncode == 0 and "1 suggestion(s) not applied" in r.stderr, r.stderr
+    assert (root / "q" / "q.go").read_text() == WRAP
+    r = rehab("fix", "--write", "--suggestions", "--rules", "error-wrap", "./...", cwd=root)
     assert r.returncode == 0, r.stderr
     text = (root / "q" / "q.go").read_text()
     assert 'import (\n\t"fmt"\n\t"os"\n)' in text and 'fmt.Errorf("Load: %w", err)' in text

@@ -479,3 +479,17 @@ def test_a_user_rule_gets_the_same_protection(tmp_path, resource):
         assert set(found) == {"Size"}, r.stdout + r.stderr
         assert found["Size"]["fixable"] is False
         assert "does not declare its resource" in found["Size"]["why_no_fix"]
+
+
+def test_a_value_stored_in_the_context_is_not_the_context(tmp_path):
+    body = """
+        type userKey struct{}
+
+        func F(parent context.Context) (string, error) {
+        	ctx, _ := context.WithTimeout(parent, time.Second)
+        	u, _ := ctx.Value(userKey{}).(string)
+        	return u, ctx.Err()
+        }
+        """
+    (d,) = [d for d in analyze(tmp_path, body) if d.rule == "lost-cancel"]
+    assert d.fix is not None, d.why_no_fix

@@ -190,16 +190,43 @@ def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRu
         pass
     if not os.path.isdir(pattern_dir):
         raise RuleError(f"{pattern_dir}: no such rule directory")
+    sig = _stat_signature((pattern_dir, *tdirs))
+    seen = _LOADED.get((pattern_dir, tdirs))
+    if sig is not None and seen is not None and seen[0] == sig:
+        return list(seen[1])
     key = _cache_key(pattern_dir, tdirs)
     cached = _cache_get(key)
-    if cached is not None:
-        return cached
-    out = []
-    for name in sorted(os.listdir(pattern_dir)):
-        if name.endswith((".yaml", ".yml")):
-            out.append(_load_one(os.path.join(pattern_dir, name), tdirs))
-    _cache_put(key, out)
-    return out
+    if cached is None:
+        cached = []
+        for name in sorted(os.listdir(pattern_dir)):
+            if name.endswith((".yaml", ".yml")):
+                cached.append(_load_one(os.path.join(pattern_dir, name), tdirs))
+        _cache_put(key, cached)
+    if sig is not None:
+        _LOADED[(pattern_dir, tdirs)] = (sig, tuple(cached))
+    return cached
+
+
+# The rules this process loaded, with the lstat of every file and directory they came from.
+# The compile server loads them before it forks a child per request, so a child that finds
+# the same signature skips hashing the files for the compiled-rule cache's key (~3 ms a
+# compile). The signature holds each entry's inode, size, mtime and ctime: a file written
+# again, even with its old mtime put back, has a new ctime.
+_LOADED: dict[tuple, tuple[tuple, tuple]] = {}
+
+
+def _stat_signature(dirs: tuple[str, ...]) -> tuple | None:
+    out: list = []
+    try:
+        for d in dirs:
+            for top, subdirs, files in os.walk(d):
+                subdirs.sort()
+                for name in sorted(files) + [""]:
+                    st = os.lstat(os.path.join(top, name) if name else top)
+                    out.append((top, name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode))
+    except OSError:
+        return None
+    return tuple(out)
 
 
 # ------------------------------------------------------------------ compiled-rule cache

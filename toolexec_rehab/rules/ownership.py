@@ -79,6 +79,10 @@ WRAPS = frozenset({
 # keeps using it (their result is followed), and they keep nothing else.
 _SQL_CTX = ("database/sql.DB.", "database/sql.Conn.", "database/sql.Tx.", "database/sql.Stmt.")
 
+# Methods of a carrier whose result carries nothing of it, whatever its type: a value
+# stored in a context by someone else is not affected by cancelling the context.
+PLAIN_METHODS = frozenset({"context.Context.Value"})
+
 # Types whose values carry no resource: data, errors, descriptions.
 _PLAIN_BASIC = frozenset({
     "bool", "string", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
@@ -336,7 +340,7 @@ class Ownership:
                 self._escape(through, f"kept by its method {method}()", call)
                 return
         res = self.rv.call_results(call, self.f)
-        if res is not None and all(plain(t) for t in res):
+        if (res is not None and all(plain(t) for t in res)) or self.rv.callee_name(call, self.f) in PLAIN_METHODS:
             return
         self._follow(call, self._via(self._derived(call, None), call, through))
 
