@@ -152,18 +152,23 @@ class Target:
         if not self.acquire and not self.dropped:
             raise TraceError(f"{binary}: no rehab marker symbols ({ACQUIRE}): build it instrumented, "
                              "GOFLAGS=-toolexec=toolexec-rehab REHAB_INSTRUMENT=1 go build ...")
-        # closes made anywhere matter only for the markers' values (none: dropped-error records only)
+        self._closers(syms)
+        self.zerobase = syms.get(ZEROBASE, (0, 0))[0]
+        with open(binary, "rb") as fh:
+            self.sites = parse_sites_tables(fh.read())
+        if not self.sites:
+            raise TraceError(f"{binary}: has rehab markers but no sites table (built by an older toolexec-rehab?)")
+
+    def _closers(self, syms: dict[str, tuple[int, int]]) -> None:
+        """Library Close methods and os.(*file).close, with the runtime.call* range that tells a
+        finalizer's close from the program's. They matter only for the markers' values (none:
+        a binary with dropped-error records only)."""
         self.closers = [(n, syms[n][0]) for n in CLOSERS if n in syms] if self.acquire else []
         calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
         self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls and self.acquire else None
         self.file_close_addr = syms[FILE_CLOSE][0] if self.file_close else 0
         self.gc_lo = min(a for a, _ in calls) if calls else 0
         self.gc_hi = max(a + s for a, s in calls) if calls else 0
-        self.zerobase = syms.get(ZEROBASE, (0, 0))[0]
-        with open(binary, "rb") as fh:
-            self.sites = parse_sites_tables(fh.read())
-        if not self.sites:
-            raise TraceError(f"{binary}: has rehab markers but no sites table (built by an older toolexec-rehab?)")
 
     def probe_count(self) -> int:
         return len(self.acquire) + len(self.release) + len(self.closers) + len(self.dropped) + \
