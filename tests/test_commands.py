@@ -480,7 +480,7 @@ def test_fix_reaches_a_fixpoint_when_one_fix_enables_another(isolated):
     the new path in the same run, so that fixing again finds nothing."""
     root = _module(isolated, {"p/p.go": CHAIN})
     env = {"REHAB_MODES": "unchecked-error=fix"}
-    r = rehab("fix", "--write", "./...", cwd=root, env=env)
+    r = rehab("fix", "--write", "--suggestions", "./...", cwd=root, env=env)
     assert r.returncode == 0, r.stderr
     text = (root / "p" / "p.go").read_text()
     assert "\tdefer f.Close()\n\tif _, err := f.Write(b); err != nil {" in text, text

@@ -200,7 +200,7 @@ def _fix_contexts():
     base = {"var": "rows", "handle": "rows", "err": "err", "callee": "database/sql.DB.Query",
             "callee_text": "db.Query", "type": "*sql.Rows", "deferred": "f.Close()", "loop": False,
             "leak_lines": [12, 14], "call": "f.Close()", "zeros": "nil, ", "blanks": "_, ",
-            "fmt": "fmt", "func_name": "load"}
+            "fmt": "fmt", "func_name": "load", "node_id64": "0x0123456789abcdef"}
     for guarded in (False, True):
         for in_loop in (False, True):
             for callee in ("context.WithCancel", "context.WithCancelCause"):
@@ -234,14 +234,20 @@ def test_shipped_runtime_templates_render_as_before():
              "gc_lo": 0, "gc_hi": 0, "file_sites": [], "zerobase": 0, "file_close_addr": 0,
              "regs": REGS["aarch64"], "duration_ms": None},
         ):
-            want = plain.get_template("trace.bt.j2").render(**ctx)
-            assert R.render((rdir,), "trace.bt.j2", ctx) == want
+            for dropped in ([], syms[:3]):
+                ctx["dropped"] = dropped
+                want = plain.get_template("trace.bt.j2").render(**ctx)
+                assert R.render((rdir,), "trace.bt.j2", ctx) == want
         sites = json.dumps("REHAB_SITES_V1:" + json.dumps([[f"ast-node-{i:016x}", "file-not-closed", "a.go", i]
                                                            for i in range(n)]) + ":END_REHAB_SITES")
         ctx = {"package": "p", "acquire": "_rehabAcquire", "release": "_rehabRelease", "sites_const": "_rehabSites",
                "sites_literal": sites}
         want = plain.get_template("markers.go.j2").render(**ctx)
         assert R.render((rdir,), "markers.go.j2", ctx) == want
+        for log in (False, True):
+            dctx = {"package": "p", "func": "_rehabDropped", "sites_const": "_rehabDroppedSites",
+                    "sites_literal": sites, "log": log}
+            assert R.render((rdir,), "dropped.go.j2", dctx) == plain.get_template("dropped.go.j2").render(**dctx)
     assert len(want) > R.MAX_OUTPUT
 
 
