@@ -606,9 +606,13 @@ What was built (and why):
 4. **`compile -V=full` from the launcher.** The server stores its answer with
    what it depends on: the tool and directory, our environment variables, the
    config files that would be found (must still be absent), the rule
-   directories' entry counts, and a `cksum` of the rule, template, config and
-   code files (content, not mtime). The launcher checks all of that in sh plus
-   one `cat | cksum` and prints the answer.
+   directories' entry counts, our code (nothing in it newer than the cache,
+   checked with sh's own `-nt`), and a `cksum` line per rule, template and
+   config file (content, not mtime). The launcher checks all of that with sh
+   builtins plus one `cksum FILE...` and prints the answer: 4.6 ms against the
+   compiler's own 3 ms (7.6 ms before the builtins replaced a `find`, a
+   `cat | cksum` pipe and a here-document; dash reads a file a byte per system
+   call, so the cache lists only the variables that are set).
 5. **Compiled-rule cache** (rules/loader.py): the validated rules pickled under
    the private cache dir (written atomically, 0600), keyed by the rule and
    template files' contents, the rule code and the Python version. The rules
