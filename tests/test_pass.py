@@ -124,3 +124,13 @@ def test_node_of_finds_the_diagnostics_node_again():
         for d in an.analyze(pkg):
             n = engine.node_of(files[d.path], d)
             assert n is not None and (n.start_byte, n.end_byte, n.type) == (d.start, d.end, d.node_type)
+
+
+def test_the_message_sample_names_what_a_message_sees():
+    """loader._check_message renders every message with context.MESSAGE_SAMPLE: it must name
+    exactly what engine.message_context gives a message, or a valid message would be refused
+    (or an invalid one let through)."""
+    from toolexec_rehab.rules.context import MESSAGE_SAMPLE, Match
+    from toolexec_rehab.rules.engine import message_context
+
+    assert set(message_context(Match(None, None, {}, None))) == set(MESSAGE_SAMPLE)

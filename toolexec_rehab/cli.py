@@ -183,7 +183,7 @@ def _fixes(args, label: str, suggestions: bool = True):
     only = _trace_ids(getattr(args, "from_trace", None))
     keep = None if suggestions else (lambda fd: not (fd.fix is not None and fd.fix.suggestion))
     findings = run.findings if keep is None else [fd for fd in run.findings if keep(fd)]
-    left = [fd for fd in run.findings if fd.fixable and fd not in findings]
+    left = [] if keep is None else [fd for fd in run.findings if fd.fixable and not keep(fd)]
     if left:
         how = "add --suggestions to apply them" if label == "fix" else "a build never applies them"
         print(f"{len(left)} suggestion(s) not applied (they change control flow or error values; {how}): "

@@ -167,17 +167,7 @@ class _Builder:
             if j < 0:
                 return
             recv = rest[1:j].strip()
-            ptr = recv.startswith("*")
-            recv = recv.lstrip("*")
-            recv_name = recv.split("[", 1)[0]
-            sig = _split_sig(rest[j + 1 :].strip())
-            if sig is None:
-                return
-            _, name_params, results = sig
-            name, params = name_params.split("\0", 1)
-            self.put(
-                (pkg, "m", recv_name, name), prio, (ptr, split_top_level(params), _split_results(results))
-            )
+            self._put_method(pkg, prio, recv.lstrip("*").split("[", 1)[0], recv.startswith("*"), rest[j + 1 :].strip())
         elif kind == "var":
             name, _, typ = rest.partition(" ")
             if typ:
@@ -190,6 +180,15 @@ class _Builder:
                 self.put((pkg, "c", name), prio, typ)
         elif kind == "type":
             self._feed_type(pkg, prio, rest)
+
+    def _put_method(self, pkg: str, prio: int, recv: str, ptr: bool, member: str) -> None:
+        """A method line's `Name(params) results` (of a concrete type or an interface)."""
+        sig = _split_sig(member)
+        if sig is None:
+            return
+        _, name_params, results = sig
+        name, params = name_params.split("\0", 1)
+        self.put((pkg, "m", recv, name), prio, (ptr, split_top_level(params), _split_results(results)))
 
     def _feed_type(self, pkg: str, prio: int, rest: str) -> None:
         i = 0
@@ -216,14 +215,7 @@ class _Builder:
             member = body[len("interface, ") :]
             if member.startswith("embedded "):
                 return  # api files list interface methods flattened
-            sig = _split_sig(member)
-            if sig is None:
-                return
-            _, name_params, results = sig
-            mname, params = name_params.split("\0", 1)
-            self.put(
-                (pkg, "m", name, mname), prio, (False, split_top_level(params), _split_results(results))
-            )
+            self._put_method(pkg, prio, name, False, member)
             return
         if body == "struct":
             decl = ("s", "")

@@ -119,7 +119,6 @@ class Escape:
     """Where a carrier may outlive the function: `how` at `line` (the user's line)."""
 
     var: str  # the resource's variable
-    through: _Via | None  # the derived value that escapes ("a *bufio.Scanner"), None: the variable
     how: str  # "returned", "stored in field p.rows", "passed to keep(), which may keep it"
     line: int
     kind: str = "other"  # "return": returned (a callee that returns its parameter derives its result)
@@ -127,6 +126,11 @@ class Escape:
     start: int = 0  # the escaping node's bytes and column (a related position)
     end: int = 0
     column: int = 0
+
+    @property
+    def through(self) -> str | None:
+        """The derived value that escapes ("a *bufio.Scanner"), None: the variable itself."""
+        return self.path[-1][0] if self.path else None
 
     @property
     def why(self) -> str:
@@ -176,9 +180,12 @@ class Ownership:
         self._release_at_exit = True
 
     # ------------------------------------------------------------ entry points
-    def of_statement(self, stmt: Node, skip: set[str]) -> list[Escape]:
+    def of_statement(self, stmt: Node, skip: set[str], release_at_exit: bool = True) -> list[Escape]:
         """Seed with the names the acquiring statement binds (not those in `skip`), one at
-        a time, so that an escape names the variable it starts from."""
+        a time, so that an escape names the variable it starts from. release_at_exit: the fix
+        releases at function exit (a defer after the acquisition), not at the end of each
+        loop iteration."""
+        self._acquired_at, self._release_at_exit = stmt.start_byte, release_at_exit
         targets = S.bound_names(stmt)
         if targets is None:
             self._escape(None, f"acquired by a {stmt.type.replace('_', ' ')} the analysis does not follow", stmt)
@@ -275,9 +282,8 @@ class Ownership:
 
     # ------------------------------------------------------------ escapes
     def _escape(self, through: _Via | None, how: str, at: Node, kind: str = "other") -> None:
-        self.escapes.append(Escape(self.var, through.desc if through else None, how, self.f.orig_line(at), kind,
-                                   through.path() if through else (), at.start_byte, at.end_byte,
-                                   at.start_point[1] + 1))
+        self.escapes.append(Escape(self.var, how, self.f.orig_line(at), kind, through.path() if through else (),
+                                   at.start_byte, at.end_byte, at.start_point[1] + 1))
 
     def _via(self, desc: str, at: Node, prev: _Via | None) -> _Via:
         return _Via(desc, self.f.orig_line(at), prev)
@@ -433,7 +439,7 @@ class Ownership:
         if gp.type == "var_spec":
             self._assigned(e, gp, P.named_children(p), gp.children_by_field_name("name"), through)
             return
-        if gp.type in ("expression_case",):
+        if gp.type == "expression_case":
             return  # compared against
         self._escape(through, f"used in a {gp.type.replace('_', ' ')}, which the analysis does not follow", e)
 
@@ -506,14 +512,8 @@ class Ownership:
             else:
                 self._escape(through, f"ranged into {P.text(t)}", p)
 
-    def _h_go(self, e: Node, p: Node, through: _Via | None) -> None:
-        self._escape(through, "started with go", p)
-
     def _h_safe(self, e: Node, p: Node, through: _Via | None) -> None:
         """Compared, tested, counted, or the value dropped: nothing outlives the statement."""
-
-    def _h_keyed(self, e: Node, p: Node, through: _Via | None) -> None:
-        self._h_composite(e, p, through)
 
 
 _HANDLERS = {
@@ -525,7 +525,7 @@ _HANDLERS = {
     "return_statement": Ownership._h_return,
     "send_statement": Ownership._h_send,
     "literal_element": Ownership._h_composite,
-    "keyed_element": Ownership._h_keyed,
+    "keyed_element": Ownership._h_composite,
     "literal_value": Ownership._h_composite,
     "unary_expression": Ownership._h_unary,
     "type_assertion_expression": Ownership._h_follow,
@@ -533,7 +533,6 @@ _HANDLERS = {
     "index_expression": Ownership._h_follow,
     "slice_expression": Ownership._h_follow,
     "range_clause": Ownership._h_range,
-    "go_statement": Ownership._h_go,
     "expression_statement": Ownership._h_safe,
     "binary_expression": Ownership._h_safe,
     "if_statement": Ownership._h_safe,
@@ -552,10 +551,7 @@ _HANDLERS = {
 def escape_of(rv: Resolver, file: GoFile, func: Node, stmt: Node, var: str, err: str | None,
               release_at_exit: bool = True) -> Escape | None:
     """The first escape of the resource acquired by `stmt` (binding `var`, and `err` beside
-    it) in `func`; None when no carrier can outlive the function. release_at_exit: the fix
-    releases at function exit (a defer after the acquisition), not at the end of each loop
-    iteration."""
-    own = Ownership(rv, file, func, var)
-    own._acquired_at, own._release_at_exit = stmt.start_byte, release_at_exit
-    esc = own.of_statement(stmt, {err} if err else set())
+    it) in `func`; None when no carrier can outlive the function (release_at_exit: see
+    Ownership.of_statement)."""
+    esc = Ownership(rv, file, func, var).of_statement(stmt, {err} if err else set(), release_at_exit)
     return min(esc, key=lambda x: x.line) if esc else None

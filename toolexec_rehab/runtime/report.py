@@ -117,15 +117,12 @@ def dropped_lines(sites: list[SiteCount]) -> list[str]:
 
 
 def table(sites: list[SiteCount], display=lambda p: p) -> str:
-    head: tuple[str, ...] = ("SITE", "RULE", "LOCATION", "ACQUIRED", "RELEASED", "OPEN", "COLLECTED_OPEN")
-    drops = any(s.dropped is not None for s in sites)
+    drops = any(s.dropped is not None for s in sites)  # a DROPPED column only when a site has one
+    head = ("SITE", "RULE", "LOCATION", "ACQUIRED", "RELEASED", "OPEN", "COLLECTED_OPEN") + (("DROPPED",) if drops else ())
     rows = [head] + [(s.node_id, s.rule, f"{display(s.file)}:{s.line}", str(s.acquired), str(s.released),
                       str(s.open), "-" if s.collected_open is None else str(s.collected_open))
+                     + (("-" if s.dropped is None else str(s.dropped),) if drops else ())
                      for s in sites]
-    if drops:
-        rows = [r + (("DROPPED",) if i == 0 else ("-" if sites[i - 1].dropped is None else str(sites[i - 1].dropped),))
-                for i, r in enumerate(rows)]
-        head = rows[0]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
              for r in rows]
