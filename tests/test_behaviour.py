@@ -63,7 +63,7 @@ SHAPES: dict[str, tuple[str, int, str | None]] = {
     "cleanup-func-returned": ("file-not-closed", 0, None),
     "writer-type-assertion": ("file-not-closed", 0, None),
     "closed-in-helper": ("file-not-closed", 0, None),
-    "gzip-returned": ("file-not-closed", 0, None),
+    "gzip-returned": ("resource-not-released", 1, None),  # the *gzip.Reader is released, not the file
     "tee-returned": ("file-not-closed", 0, None),
     "section-reader-returned": ("file-not-closed", 0, None),
     "method-value-returned": ("file-not-closed", 0, None),

@@ -175,8 +175,9 @@ BAD_RULES = {
     # a condition without what it reads: refused when loaded, not a KeyError at analysis time
     "leaks-alone": ("id: leaks-alone\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(call_expression) @call'\n"
                     "  conditions:\n    - callee: {any_of: [os.Open]}\n    - leaks: {}\n",
-                    ":9: condition 'leaks' needs always_leaks, close, discarded, err, function, handle, stmt, var, "
-                    "which no condition before it provides: put 'resource' before it"),
+                    ":9: condition 'leaks' needs always_leaks, close, discarded, err, function, handle, releases_by, "
+                    "stmt, var, "
+                    "which no condition before it provides: put 'acquires' or 'resource' before it"),
     "bad-placement": ("id: bad-placement\nsummary: s\nrationale: r\nmessage: m\nmatch:\n"
                       "  query: '(call_expression) @call'\n  conditions:\n    - callee: {any_of: [os.Open]}\n"
                       "fix:\n  template: x.go.j2\n  placement: after-statement\n",
@@ -216,7 +217,7 @@ def test_rules_validate_names_a_condition_that_lacks_its_inputs(tmp_path):
     y.write_text(head + "    - leaks: {}\n    - resource: {type: \"*os.File\"}\n" + tail)
     r = rehab("rules", "validate", str(rules))
     assert r.returncode == 2, r.stdout + r.stderr
-    assert f"{y}:10: condition 'leaks' needs" in r.stderr and "put 'resource' before it" in r.stderr, r.stderr
+    assert f"{y}:10: condition 'leaks' needs" in r.stderr and "put 'acquires' or 'resource' before it" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and "KeyError" not in r.stderr, r.stderr
     _mod(tmp_path)
     r = rehab("check", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
@@ -233,16 +234,18 @@ def test_readme_rule_example_works(tmp_path):
     readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
     rules = tmp_path / "myrules"
     (rules / "templates").mkdir(parents=True)
-    y = re.search(r"```yaml\n# myrules/zip-not-closed.yaml\n(.*?)```", readme, re.S).group(1)
-    (rules / "zip-not-closed.yaml").write_text(y)
+    y = re.search(r"```yaml\n# myrules/root-not-closed.yaml\n(.*?)```", readme, re.S).group(1)
+    (rules / "root-not-closed.yaml").write_text(y)
     j = re.search(r"```jinja\n\{#.*?#\}\n(.*?)```", readme, re.S).group(1)
-    (rules / "templates" / "zip-not-closed.go.j2").write_text(j)
-    _mod(tmp_path, 'package p\n\nimport "archive/zip"\n\nfunc use(r *zip.ReadCloser) error { return nil }\n\n'
-         'func F(name string) error {\n\tr, err := zip.OpenReader(name)\n\tif err != nil {\n\t\treturn err\n\t}\n'
+    (rules / "templates" / "root-not-closed.go.j2").write_text(j)
+    _mod(tmp_path, 'package p\n\nimport "os"\n\nfunc use(r *os.Root) error { return nil }\n\n'
+         'func F(name string) error {\n\tr, err := os.OpenRoot(name)\n\tif err != nil {\n\t\treturn err\n\t}\n'
          '\treturn use(r)\n}\n')
     r = rehab("check", "--format", "json", "./...", cwd=tmp_path, env={"REHAB_RULE_DIRS": str(rules)})
     (f,) = json.loads(r.stdout)
-    assert (f["rule"], f["line"], f["fixable"]) == ("zip-not-closed", 8, True)
+    assert (f["rule"], f["line"], f["fixable"]) == ("root-not-closed", 8, True)
+    r = rehab("rules", "validate", str(rules), cwd=tmp_path)
+    assert r.returncode == 0 and "ok  root-not-closed" in r.stdout, r.stdout + r.stderr
 
 
 def test_error_wrap_never_wraps_a_possibly_nil_error(tmp_path):

@@ -53,7 +53,7 @@ def test_check_chain_says_what_is_missing():
     assert C.check_chain(["callee", "resource", "leaks"]) == []
     assert C.check_chain(["defer_before_check"]) == []
     ((i, msg),) = C.check_chain(["callee", "leaks", "resource"])
-    assert i == 1 and msg.startswith("condition 'leaks' needs ") and msg.endswith("put 'resource' before it")
+    assert i == 1 and msg.startswith("condition 'leaks' needs ") and msg.endswith("put 'acquires' or 'resource' before it")
     assert {"stmt", "var"} <= C.provided_by(["resource"]) and ENGINE_FIELDS <= C.provided_by([])
 
 

@@ -417,6 +417,20 @@ def _explain_node(node_id: str, patterns: list[str]) -> int:
 
 # ------------------------------------------------------------------ rules, audit
 
+def _validate_catalogue(d: str) -> list[str] | None:
+    """The entry ids of the resources.yaml in rule directory d (None: it has none); RuleError
+    with file:line on a bad one."""
+    from .paths import read_confined
+    from .rules import catalogue
+
+    p = os.path.join(d, catalogue.FILE)
+    if not os.path.lexists(p):
+        return None
+    text = read_confined(p, d).decode("utf-8", "replace")
+    resources, _ = catalogue.parse(p, text)
+    return [r.id for r in resources]
+
+
 def cmd_rules(args) -> int:
     from .analysis import UsageError
     from .rules.loader import all_rules, load_dir
@@ -429,8 +443,9 @@ def cmd_rules(args) -> int:
             raise UsageError(f"{args.dir}: no such directory")
         t = os.path.join(d, "templates")
         rules = load_dir(d, t if os.path.isdir(t) else d)
-        if not rules:
-            raise UsageError(f"{args.dir}: no rule files (*.yaml)")
+        entries = _validate_catalogue(d)
+        if not rules and entries is None:
+            raise UsageError(f"{args.dir}: no rule files (*.yaml) and no resources.yaml")
         from .rules.examples import check_examples
 
         problems = check_examples(rules)
@@ -440,6 +455,8 @@ def cmd_rules(args) -> int:
             return 2
         for lr in rules:
             print(f"ok  {lr.id:24} {os.path.relpath(lr.path)}")
+        for rid in entries or ():
+            print(f"ok  {rid:24} {os.path.relpath(os.path.join(d, 'resources.yaml'))} (resource)")
         return 0
     if args.dir:
         raise UsageError("rules list takes no directory")

@@ -42,6 +42,8 @@ func runGzipReturned(dir string) string {
 	zw := gzip.NewWriter(&buf)
 	io.WriteString(zw, strings.Repeat("squeeze ", 600))
 	zw.Close()
+	// The file stays open (the reader carries it); the gzip reader itself is released.
+	// patch: resource-not-released
 	zr, err := openCompressed(writeFile(dir, "z.gz", buf.String()))
 	if err != nil {
 		return "open: " + err.Error()

@@ -425,19 +425,96 @@ class Resolver:
                 return other._decl_results(decl) if decl is not None else None
             return self.api.func_results(qual, name)
         if kind == "method":
-            if qual is None:
-                return None
-            bare = strip_ptr(qual)
-            if not self.api.has_type(bare):
-                owner, tname = self._split(bare)
-                if owner is None:
-                    return None
-                decl = owner.pkg.methods.get((tname, name))
-                return owner._decl_results(decl) if decl is not None else None
-            return self.api.method_results(qual, name)
+            return self.method_results(qual, name) if qual is not None else None
         return None
 
+    def method_results(self, t: str, name: str, depth: int = 0) -> list[str] | None:
+        """Results of the method `name` of a value of type `t`: declared on it, on an alias's
+        target, on an interface (or one it embeds), or promoted from an embedded field."""
+        bare = strip_ptr(t) or ""
+        if self.api.has_type(bare) or bare in ("error",):
+            return self.api.method_results(t, name)
+        owner, tname = self._split(bare)
+        if owner is None or depth > 3:
+            return None
+        decl = owner.pkg.methods.get((tname, name))
+        if decl is not None:
+            return owner._decl_results(decl)
+        spec = owner.pkg.types.get(tname)
+        body = spec.child_by_field_name("type") if spec is not None else None
+        if body is None:
+            return None
+        sf = owner.pkg.file_for(spec)
+        if spec.type == "type_alias":
+            target = owner.type_from_node(body, sf)
+            return self.method_results(target, name, depth + 1) if target else None
+        if body.type == "interface_type":
+            for el in body.named_children:
+                if el.type in ("method_elem", "method_spec") and P.text(el.child_by_field_name("name")) == name:
+                    return owner._decl_results(el)
+        for et in owner.embedded(spec, sf):
+            res = self.method_results(et, name, depth + 1)
+            if res is not None:
+                return res
+        return None
+
+    def embedded(self, spec: Node, f: GoFile) -> list[str]:
+        """The types a struct (or an interface) of this package embeds, `*` kept."""
+        body = spec.child_by_field_name("type")
+        out: list[str] = []
+        if body is None:
+            return out
+        if body.type == "struct_type":
+            for fd in P.descendants(body):
+                if fd.type == "field_declaration" and not fd.children_by_field_name("name"):
+                    t = self.type_from_node(fd.child_by_field_name("type"), f)
+                    if t:
+                        out.append(("*" if any(c.type == "*" for c in fd.children) else "") + t)
+        elif body.type == "interface_type":
+            for el in body.named_children:
+                kids = P.named_children(el) if el.type == "type_elem" else []
+                t = self.type_from_node(kids[0], f) if len(kids) == 1 else None
+                if t:
+                    out.append(t)
+        return out
+
+    def embeds(self, t: str | None, target: str, depth: int = 0) -> bool:
+        """A value of type `t` is `target` (or an alias of it), or embeds it, so that the
+        target's methods are promoted to it: `*sqlx.Rows` embeds `*sql.Rows`, and so does
+        `type Rows struct{ *sql.Rows }` of this module."""
+        if not t or depth > 3 or t.startswith("**"):
+            return False
+        if self._same(t, target):
+            return True
+        want = target.lstrip("*")
+        for et in self._embedded_of(t.lstrip("*")):
+            if self._same(et.lstrip("*"), want) or self.embeds(et.lstrip("*"), target, depth + 1):
+                return True
+        return False
+
+    def _same(self, t: str, target: str) -> bool:
+        if t == target:
+            return True
+        bare = t.lstrip("*")
+        return self.api.has_type(bare) and self.api.resolve_alias(t) == target
+
+    def _embedded_of(self, bare: str) -> list[str]:
+        if self.api.has_type(bare):
+            fl = self.api.fields(bare)
+            ti = self.api._type_info(bare)[0] or {}
+            return [fl[n] for n in ti.get("e", ()) if n in fl]
+        owner, tname = self._split(bare)
+        spec = owner.pkg.types.get(tname) if owner is not None else None
+        if spec is None:
+            return []
+        body = spec.child_by_field_name("type")
+        if spec.type == "type_alias" and body is not None:
+            target = owner.type_from_node(body, owner.pkg.file_for(spec))
+            return [target] if target else []
+        return owner.embedded(spec, owner.pkg.file_for(spec))
+
     def _decl_results(self, decl: Node) -> list[str] | None:
+        """Result types of a function or method declaration, or of an interface's method."""
         f = self.pkg.file_for(decl)
         res = decl.child_by_field_name("result")
         if res is None:

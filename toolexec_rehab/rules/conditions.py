@@ -106,13 +106,13 @@ def cond_callee(pass_: Pass, m: Match, p: CalleeParams) -> bool:
 # ------------------------------------------------------------------ resource
 
 @condition("resource", provides=("type", "close", "rename", "stmt", "acquisition", "function", "err",
-                                 "var", "handle", "discarded", "always_leaks"))
+                                 "var", "handle", "discarded", "always_leaks", "releases_by"))
 def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     """The call's result is bound to a local variable by `x, err := call` / `x, err = call`
     (or discarded: `call()` as a statement, `_ = call()`)."""
     call = m.node
     parent = call.parent
-    m.type, m.close, m.rename = p.type, p.close, None
+    m.type, m.close, m.rename, m.releases_by = p.type, p.close, None, ("Close",)
     if parent is not None and parent.type == "expression_statement":
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None
@@ -202,7 +202,8 @@ def fresh_name(rv, base: str, fn, f) -> str:
 
 # ------------------------------------------------------------------ leaks
 
-@condition("leaks", requires=("var", "handle", "err", "stmt", "function", "close", "discarded", "always_leaks"),
+@condition("leaks", requires=("var", "handle", "err", "stmt", "function", "close", "discarded", "always_leaks",
+                             "releases_by"),
            provides=("flow", "fixable", "why_no_fix", "leak_lines", "loop_last"))
 def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     """Some path from the acquisition leaves the resource unreleased (path analysis: flow.py)."""
@@ -213,8 +214,9 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
         # a discarded cancel func: nothing can ever call it
         m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, True, None, ()
         return True
-    res = Resource(m.var, m.handle, m.err, m.stmt, m.function, m.close)
-    flow = Flow(res, pass_.resolver, m.file).run()
+    res = Resource(m.var, m.handle, m.err, m.stmt, m.function, m.close, tuple(m.releases_by))
+    analysis = Flow(res, pass_.resolver, m.file)
+    flow = analysis.run()
     if not flow.leaks:
         return False
     m.flow = flow
@@ -229,8 +231,29 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
             # runs for the life of the process, files that the GC's finalizers would have
             # closed stay open until the descriptors run out. Not a patch a build may make.
             why = "acquired in a loop, and not every path reaches the end of the iteration"
+    if why is None and not _idempotent(pass_, m) and _released_in_place(analysis, m.function):
+        # the fix would release it a second time on the paths that already do
+        why = (f"{m.handle}.{m.release}() is called on another path, and releasing it twice is not known "
+               "to be harmless (its catalogue entry does not say idempotent: true)")
     m.fixable, m.why_no_fix = why is None, why
     return True
+
+
+def _idempotent(pass_: Pass, m: Match) -> bool:
+    """A second release is harmless: the std types the shipped rules know (a second Close
+    returns an error and does nothing), and catalogue entries that say so."""
+    if m.resource_id is None or pass_.catalogue is None:
+        return True
+    entry = next((r for r in pass_.catalogue.resources if r.id == m.resource_id), None)
+    return entry is None or entry.idempotent
+
+
+def _released_in_place(analysis: Flow, fn) -> bool:
+    """Some release call of the handle that is not deferred (`h.Release()` on one path)."""
+    for call in analysis._close_calls(fn.child_by_field_name("body"), into_literals=True):
+        if not any(a.type == "defer_statement" for a in P.ancestors(call)):
+            return True
+    return False
 
 
 def _loop_fix_point(flow, stmt):
@@ -486,3 +509,7 @@ def _known_nonnil(ret, name: str, fnode) -> bool:
             vals = P.named_children(a.child_by_field_name("value"))
             return len(vals) == 1 and _implies_nonnil(vals[0], name)
     return False
+
+
+# rule modules register their conditions with @condition
+from . import acquire, rowserr  # noqa: E402, F401, I001

@@ -38,6 +38,8 @@ class Pass:
     modes: Mapping[str, str]  # rule id -> "fix" | "report", overriding the rule's default
     source_mode: bool  # fixes for the source tree (may add imports), not for a build
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    catalogue: Any = None  # the resource catalogue (catalogue.Catalogue), None when a pass has no leak rule
+    acquired: dict = field(default_factory=dict)  # call node id -> what it acquires (acquire.acquired)
 
     def mode(self, rule: Frozen) -> str:
         return self.modes.get(rule.id, rule.mode)
@@ -75,6 +77,9 @@ class Match:
     discarded: bool = False  # the result is not kept at all (`f()` or `_ = f()`)
     always_leaks: bool = False  # a discarded `_` renamed (fresh_name): nothing could release it
     rename: Node | None = None  # the `_` identifier that the fix renames to `var`
+    release: str = "Close"  # the method a fix calls to release it ("" for a func value: cancel())
+    releases_by: tuple[str, ...] = ("Close",)  # the methods that release it (Commit or Rollback)
+    resource_id: str | None = None  # its catalogue entry
 
     # --- the path analysis (leaks)
     flow: FlowResult | None = None  # leaks, transfers (escapes), the error check, in_loop
@@ -120,5 +125,5 @@ def field_names(names: Any) -> frozenset[str]:
 # rule error with file:line, not a failure on the first finding.
 MESSAGE_SAMPLE: dict[str, Any] = {
     "var": "x", "handle": "x", "err": "err", "callee": "pkg.F", "callee_text": "pkg.F", "type": "*pkg.T",
-    "deferred": "x.Close()", "loop": False, "leak_lines": [1],
+    "deferred": "x.Close()", "loop": False, "leak_lines": [1], "release": "Close",
 }

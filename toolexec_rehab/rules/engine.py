@@ -8,6 +8,7 @@ One `Pass` per package (context.py), one `Match` per candidate; what comes out i
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -82,17 +83,28 @@ def evidence(m: Match) -> dict:
     }
 
 
+def _release_error(m: Match) -> bool:
+    """Whether the release returns an error (`_ = x.Close()` in a loop; a bare `t.Stop()`)."""
+    if m.resource_id is None:
+        return True
+    from .catalogue import load
+
+    entry = next((r for r in load().resources if r.id == m.resource_id), None)
+    return entry is None or entry.release_error
+
+
 def message_context(m: Match) -> dict:
     """What a rule's message template sees (the names of context.MESSAGE_SAMPLE)."""
     return {"var": m.var, "handle": m.handle, "err": m.err, "callee": m.callee, "callee_text": m.callee_text,
             "type": m.type, "deferred": m.deferred, "loop": m.loop_last is not None,
-            "leak_lines": list(m.leak_lines)}
+            "leak_lines": list(m.leak_lines), "release": m.release}
 
 
 def template_context(m: Match, mctx: dict) -> dict:
     """What a rule's fix template sees (the placement sets guarded / in_loop)."""
     return {**mctx, "call": m.call, "zeros": m.zeros, "blanks": m.blanks, "deferred": m.deferred, "fmt": m.fmt,
-            "func_name": m.func_name, "guarded": False, "in_loop": False, "node_id64": NODE_ID64}
+            "func_name": m.func_name, "guarded": False, "in_loop": False, "node_id64": NODE_ID64,
+            "release": m.release, "release_error": _release_error(m)}
 
 
 class Engine:
@@ -114,7 +126,16 @@ class Engine:
         """Diagnostics for the package's files (or only those whose path is in `only`)."""
         files = [f for f in pkg.files if (only is None or f.path in only)
                  and not f.has_error and not P.is_generated(f.src)]
-        pass_ = Pass(pkg, files, Resolver(pkg, self.api), self.api, self.modes, self.source)
+        api = self.api
+        if files:
+            from ..golang.deps import world
+
+            api = world(self.api, os.path.dirname(files[0].origin))
+        pass_ = Pass(pkg, files, Resolver(pkg, api), api, self.modes, self.source)
+        if any(name == "acquires" for lr in self.rules for name, _, _ in lr.conditions):
+            from .catalogue import load
+
+            pass_.catalogue = load()
         for f in files:
             for d in self._analyze_file(pass_, f):
                 pass_.report(d)

@@ -37,19 +37,8 @@ EXIT_CALLS = {
     "testing.TB.Fatal", "testing.TB.Fatalf",
 }
 
-# Standard library functions that read or wrap their argument but never close it
-# nor keep it past the call's useful life in a way that takes ownership.
-NON_OWNING_PREFIXES = ("fmt.", "log.", "errors.", "strings.", "strconv.", "bytes.", "sort.", "slices.")
-NON_OWNING = {
-    "io.ReadAll", "io.Copy", "io.CopyN", "io.CopyBuffer", "io.ReadFull", "io.ReadAtLeast",
-    "io.LimitReader", "io.TeeReader", "io.MultiReader", "io.NewSectionReader", "io.WriteString",
-    "io/ioutil.ReadAll", "encoding/json.NewDecoder", "encoding/xml.NewDecoder",
-    "encoding/csv.NewReader", "encoding/gob.NewDecoder", "bufio.NewReader",
-    "bufio.NewReaderSize", "bufio.NewScanner", "bufio.NewWriter", "bufio.NewWriterSize",
-    "compress/gzip.NewReader", "encoding/json.NewEncoder", "encoding/csv.NewWriter",
-    "net/http.MaxBytesReader", "mime/multipart.NewReader", "html/template.Template.Execute",
-    "text/template.Template.Execute", "len", "cap", "print", "println",
-}
+# Calls that read or wrap their argument but never close it nor take ownership of it: the
+# catalogue's `non_owning` calls (patterns/resources.yaml; a name ending in "." is a package).
 
 
 @dataclass
@@ -60,6 +49,7 @@ class Resource:
     stmt: Node  # the acquiring statement
     func: Node  # the enclosing function (declaration or literal)
     close: str = "method"  # "method": handle.Close(); "call": handle() (a cancel func)
+    release: tuple[str, ...] = ("Close",)  # the methods that release it (catalogue: Commit or Rollback)
 
 
 @dataclass
@@ -132,7 +122,7 @@ class Flow:
                     if fn is not None and fn.type == "identifier" and P.text(fn) == self.r.handle:
                         yield n
                 elif fn is not None and fn.type == "selector_expression" and \
-                        P.text(fn.child_by_field_name("field")) == "Close":
+                        P.text(fn.child_by_field_name("field")) in self.r.release:
                     operand = fn.child_by_field_name("operand")
                     if operand is not None and self._is_handle(operand):
                         yield n
@@ -188,7 +178,7 @@ class Flow:
             pname = names[argpos]
             body = decl.child_by_field_name("body")
             handle = self.r.handle.replace(self.r.var, pname, 1) if whole_var else pname
-            sub = Resource(pname, handle, None, body, decl, self.r.close)
+            sub = Resource(pname, handle, None, body, decl, self.r.close, self.r.release)
             inner = Flow(sub, self.rv, self.rv.pkg.file_for(decl))
             self._helper_cache[key] = "transfer"  # recursion guard
             if body is not None and inner._closes_or_defers(body):
@@ -323,7 +313,7 @@ class Flow:
             if i < len(params) and self._passes_value(a):
                 pname = P.text(params[i])
                 sub = Flow(Resource(pname, pname if self._is_handle(a) else self.r.handle.replace(
-                    self.r.var, pname, 1), None, body, fn, self.r.close), self.rv, self.f)
+                    self.r.var, pname, 1), None, body, fn, self.r.close, self.r.release), self.rv, self.f)
                 if body is not None and sub._closes_or_defers(body):
                     return True
         return False
@@ -559,7 +549,10 @@ def _never_ends(loop: Node, body: Node | None) -> bool:
 
 
 def _is_non_owning(name: str) -> bool:
-    return name in NON_OWNING or name.startswith(NON_OWNING_PREFIXES)
+    from .catalogue import load
+
+    names = load().call_set("non_owning")
+    return name in names or any(n.endswith(".") and name.startswith(n) for n in names)
 
 
 def _always(verdict: str):

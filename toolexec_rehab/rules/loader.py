@@ -32,7 +32,7 @@ class LoadedRule:
         outlive the function (ownership.py). Moving an existing defer releases nothing new."""
         fix = self.rule.fix
         return fix is not None and fix.placement in ("after-error-check", "after-statement") and \
-            any(name == "resource" for name, _, _ in self.conditions)
+            any(name in ("resource", "acquires") for name, _, _ in self.conditions)
 
 
 def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
@@ -199,7 +199,7 @@ def load_dir(pattern_dir: str, template_dir: str | None = None) -> list[LoadedRu
     if cached is None:
         cached = []
         for name in sorted(os.listdir(pattern_dir)):
-            if name.endswith((".yaml", ".yml")):
+            if name.endswith((".yaml", ".yml")) and name != "resources.yaml":  # the catalogue: catalogue.py
                 cached.append(_load_one(os.path.join(pattern_dir, name), tdirs))
         _cache_put(key, cached)
     if sig is not None:

@@ -11,7 +11,7 @@ by the acquiring statement (but its error), their aliases, and every value deriv
 carrier -
 - the result of a wrapping call (bufio, csv, tar, zip, gzip, json/xml/gob decoders and
   encoders, io.TeeReader / MultiReader / LimitReader / NewSectionReader, http requests
-  and database/sql calls made with a carried context: WRAPS) and of a function of the
+  and database/sql calls made with a carried context: the catalogue's `borrow` calls) and of a function of the
   module whose body returns its parameter;
 - the result of a method of a carrier unless its type is plain data (int, string, error,
   time.Time, fs.FileInfo, ...: _PLAIN_*);
@@ -22,7 +22,7 @@ A carrier escapes when it is returned; stored in a field, a global, a map or sli
 through a pointer, or in a variable declared outside the function; sent on a channel;
 passed to `go` or `panic`; captured by a func literal that is stored, passed, returned or
 started with `go`; or passed to a call that may keep it. A call is known not to keep it
-when it is on the short allow-list below (CONSUMES: io.ReadAll, io.Copy, fmt.Fprint*, ...)
+when it is on the short allow-list below (the catalogue's `consume` calls: io.ReadAll, io.Copy, fmt.Fprint*, ...)
 or when it is a function of the module whose body shows that it does not (the same
 analysis, on the callee's parameter). Every other call, and any use this module does not
 recognise, counts as an escape: the model only ever errs towards "no patch".
@@ -42,38 +42,17 @@ from ..golang.package import GoFile
 from ..golang.types import Binding, Resolver, strip_ptr
 from . import ownership_syntax as S
 
-# Calls that use a carrier only while they run and return nothing derived from it: the
-# reader or writer of a copy, a formatter's writer or value, a measure.
-CONSUMES = frozenset({
-    "io.ReadAll", "io.Copy", "io.CopyN", "io.CopyBuffer", "io.ReadFull", "io.ReadAtLeast",
-    "io.WriteString", "io/ioutil.ReadAll", "fmt.Fprint", "fmt.Fprintf", "fmt.Fprintln",
-    "fmt.Fscan", "fmt.Fscanf", "fmt.Fscanln", "fmt.Sprint", "fmt.Sprintf", "fmt.Sprintln",
-    "fmt.Print", "fmt.Printf", "fmt.Println", "fmt.Errorf", "log.Print", "log.Printf",
-    "log.Println", "encoding/binary.Read", "encoding/binary.Write", "len", "cap",
-    "context.Cause", "errors.Is", "errors.As", "net/http.Error", "delete", "copy", "close",
-    "print", "println", "clear", "min", "max",
-})
+# What calls do with a carrier they are given (CONSUMES: use it only while they run and
+# return nothing derived from it; WRAPS: their result carries it, and is followed in its
+# turn) is data: the `calls` section of the resource catalogue (patterns/resources.yaml,
+# catalogue.py: consume, borrow).
 
-# Calls whose result carries what they are given (a wrapper, a request or a query made
-# with the context): the result is followed in its turn.
-WRAPS = frozenset({
-    "bufio.NewReader", "bufio.NewReaderSize", "bufio.NewScanner", "bufio.NewWriter",
-    "bufio.NewWriterSize", "bufio.NewReadWriter", "encoding/csv.NewReader", "encoding/csv.NewWriter",
-    "archive/tar.NewReader", "archive/tar.NewWriter", "archive/zip.NewReader", "archive/zip.NewWriter",
-    "compress/gzip.NewReader", "compress/gzip.NewWriter", "compress/gzip.NewWriterLevel",
-    "compress/zlib.NewReader", "compress/zlib.NewWriter", "compress/flate.NewReader",
-    "compress/flate.NewWriter", "compress/bzip2.NewReader", "compress/lzw.NewReader",
-    "encoding/json.NewDecoder", "encoding/json.NewEncoder", "encoding/xml.NewDecoder",
-    "encoding/xml.NewEncoder", "encoding/gob.NewDecoder", "encoding/gob.NewEncoder",
-    "io.TeeReader", "io.MultiReader", "io.MultiWriter", "io.LimitReader", "io.NewSectionReader",
-    "io.NopCloser", "io.NewOffsetWriter", "io/ioutil.NopCloser", "net/http.MaxBytesReader",
-    "mime/multipart.NewReader", "mime/multipart.NewWriter", "append",
-    # contexts: derived contexts, and what keeps using the context it was made with
-    "context.WithCancel", "context.WithCancelCause", "context.WithTimeout", "context.WithTimeoutCause",
-    "context.WithDeadline", "context.WithDeadlineCause", "context.WithValue", "context.WithoutCancel",
-    "net/http.NewRequestWithContext", "net/http.Request.WithContext", "net/http.Request.Clone",
-    "net/http.Client.Do", "net/http.Client.Get", "net/http.Client.Post", "net/http.Do",
-})
+
+def _calls(kind: str) -> frozenset[str]:
+    from .catalogue import load
+
+    return load().call_set(kind)
+
 
 # database/sql methods that take a context: the Rows, Row, Stmt, Tx or Conn they return
 # keeps using it (their result is followed), and they keep nothing else.
@@ -392,9 +371,9 @@ class Ownership:
         if S.is_conversion(self.rv, call, self.f):
             self._follow(call, through)
             return
-        if name in CONSUMES:
+        if name in _calls("consume"):
             return
-        if name in WRAPS or (name and name.startswith(_SQL_CTX) and name.endswith("Context")):
+        if name in _calls("borrow") or (name and name.startswith(_SQL_CTX) and name.endswith("Context")):
             self._follow(call, self._via(self._derived(call, name), call, through))
             return
         owner = S.module_decl(self.rv, callee)

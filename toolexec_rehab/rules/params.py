@@ -26,6 +26,10 @@ class ResourceParams(Params):
     fresh_name: str | None = None  # a discarded `_` is renamed to this (numbered if taken)
 
 
+class AcquiresParams(Params):
+    resources: list[str] = []  # catalogue ids (default: every entry whose rule is this rule)
+
+
 class LeaksParams(Params):
     pass
 
@@ -39,6 +43,10 @@ class ReturnsErrorParams(Params):
     readonly_close: bool = True  # skip f.Close() on files opened read-only in the same function
 
 
+class RowsErrParams(Params):  # rowserr.py
+    pass
+
+
 class ForeignErrorParams(Params):
     not_wrapping: list[str] = ["errors.New", "fmt.Errorf", "errors.Join"]
 
@@ -46,8 +54,10 @@ class ForeignErrorParams(Params):
 MODELS: dict[str, type[Params]] = {
     "callee": CalleeParams,
     "resource": ResourceParams,
+    "acquires": AcquiresParams,
     "leaks": LeaksParams,
     "defer_before_check": DeferBeforeCheckParams,
     "returns_error": ReturnsErrorParams,
     "foreign_error": ForeignErrorParams,
+    "rows_err_unchecked": RowsErrParams,
 }

@@ -16,6 +16,7 @@ same address again while the site still counts it open (a lower bound).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -34,9 +35,21 @@ from .dropped import DROPPED
 from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir
 from .report import SiteCount, dropped_lines, leak_lines, table, to_json
 
-# library Close methods whose receiver is the pointer the acquire marker saw
-CLOSERS = ("database/sql.(*Rows).Close", "database/sql.(*Stmt).Close", "os.(*File).Close",
-           "net/http.(*bodyEOFSignal).Close", "net/http.(*gzipReader).Close")
+
+@functools.lru_cache(maxsize=1)
+def closers() -> tuple[str, ...]:
+    """Library release methods whose receiver is the pointer the acquire marker saw: the
+    release symbols of the catalogue's entries of the tracked rules (patterns/resources.yaml:
+    `database/sql.(*Rows).Close`, and `closers` such as net/http's body types)."""
+    from ..rules.catalogue import load
+
+    out: list[str] = []
+    for r in load().resources:
+        if r.rule in TRACKED_RULES:
+            out += [s for s in r.symbols() if s not in out]
+    return tuple(out)
+
+
 ZEROBASE = "runtime.zerobase"  # the address of every zero-size value (http.NoBody): never tracked
 FILE_CLOSE = "os.(*file).close"
 TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
@@ -130,7 +143,7 @@ def elf_symbols(path: str, want) -> tuple[int, dict[str, tuple[int, int]] | None
 
 
 def _wanted(name: str) -> bool:
-    return name.endswith(("." + ACQUIRE, "." + RELEASE, "." + DROPPED)) or name in CLOSERS or name == FILE_CLOSE \
+    return name.endswith(("." + ACQUIRE, "." + RELEASE, "." + DROPPED)) or name in closers() or name == FILE_CLOSE \
         or name.startswith("runtime.call") or name == ZEROBASE
 
 
@@ -163,7 +176,7 @@ class Target:
         """Library Close methods and os.(*file).close, with the runtime.call* range that tells a
         finalizer's close from the program's. They matter only for the markers' values (none:
         a binary with dropped-error records only)."""
-        self.closers = [(n, syms[n][0]) for n in CLOSERS if n in syms] if self.acquire else []
+        self.closers = [(n, syms[n][0]) for n in closers() if n in syms] if self.acquire else []
         calls = [v for n, v in syms.items() if re.fullmatch(r"runtime\.call\d+(\.abi0)?", n)]
         self.file_close = FILE_CLOSE if FILE_CLOSE in syms and calls and self.acquire else None
         self.file_close_addr = syms[FILE_CLOSE][0] if self.file_close else 0

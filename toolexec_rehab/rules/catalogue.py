@@ -1,0 +1,271 @@
+"""The resource catalogue (patterns/resources.yaml, and a resources.yaml in any rule
+directory): the resource types the leak rules track, how each is acquired and released,
+and what calls do with a resource they are given. Every part of the tool that knows a
+resource reads it from here: the `acquires` condition, the path analysis (flow.py), the
+ownership model (ownership.py), the instrumenter and the tracer.
+
+Loading is cheap after the first time: the validated catalogue is kept as JSON in the
+private cache dir under a digest of the files' contents and this module, so a build reads
+neither YAML nor pydantic; in-process it is memoized by the files' lstat signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+from ..errors import RuleError
+
+FILE = "resources.yaml"
+DEFAULT_RULE = "resource-not-released"
+_FORMAT = "1"
+_ENTRY_KEYS = {"type", "embedded_by", "acquire", "not_acquired_by", "result", "handle", "release", "release_error",
+               "closers", "rule", "doc", "idempotent"}
+_CALL_KINDS = ("consume", "borrow", "non_owning")
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    type: str
+    release: tuple[str, ...]  # method names; ("call",): the value is a func to call
+    rule: str = DEFAULT_RULE
+    embedded_by: tuple[str, ...] = ()
+    acquire: tuple[str, ...] = ()
+    not_acquired_by: tuple[str, ...] = ()
+    result: int = 0
+    handle: str = "{{ var }}"
+    release_error: bool = True
+    closers: tuple[str, ...] = ()
+    idempotent: bool = False  # a second release is harmless (a fix may add one on a path that releases)
+    doc: str = ""
+    path: str = ""  # the file it came from
+
+    @property
+    def by_call(self) -> bool:
+        return self.release == ("call",)
+
+    def symbols(self) -> list[str]:
+        """The symbols of its release methods in a binary (`database/sql.(*Rows).Close`), for
+        a pointer to a named type; its `closers`."""
+        out = list(self.closers)
+        if self.type.startswith("*") and not self.by_call and self.handle == "{{ var }}":
+            pkg, _, name = self.type[1:].rpartition(".")
+            out += [f"{pkg}.(*{name}).{m}" for m in self.release]
+        return out
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    resources: tuple[Resource, ...]
+    calls: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def for_rule(self, rule_id: str) -> list[Resource]:
+        return [r for r in self.resources if r.rule == rule_id]
+
+    def rules(self) -> set[str]:
+        return {r.rule for r in self.resources}
+
+    def call_set(self, kind: str) -> frozenset[str]:
+        return self.calls.get(kind, frozenset())
+
+    def closers(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.resources:
+            for s in r.symbols():
+                if s not in seen:
+                    seen.append(s)
+        return seen
+
+
+# ------------------------------------------------------------------ validation
+
+def _where(path: str, text: str, *keys: str) -> str:
+    from .schema import yaml_line_of
+
+    return f"{path}:{yaml_line_of(text, keys) or 1}"
+
+
+def _strings(path: str, text: str, rid: str, key: str, v) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        raise RuleError(f"{_where(path, text, 'resources', rid, key)}: {rid}.{key}: a list of names")
+    return tuple(v)
+
+
+def _entry(path: str, text: str, rid: str, e) -> Resource:
+    import re
+
+    from .schema import RULE_ID_RE
+
+    if not isinstance(e, dict):
+        raise RuleError(f"{_where(path, text, 'resources', rid)}: resource {rid!r}: a mapping")
+    unknown = set(e) - _ENTRY_KEYS
+    if unknown:
+        k = sorted(unknown)[0]
+        raise RuleError(f"{_where(path, text, 'resources', rid, k)}: {rid}.{k}: unknown key "
+                        f"(known: {', '.join(sorted(_ENTRY_KEYS))})")
+    t = e.get("type")
+    if not isinstance(t, str) or not re.fullmatch(r"\*?[\w./-]+\.[A-Za-z_]\w*", t):
+        raise RuleError(f"{_where(path, text, 'resources', rid, 'type')}: {rid}.type: a canonical type with its "
+                        f"full import path, like \"*database/sql.Rows\" (got {t!r})")
+    release = _strings(path, text, rid, "release", e.get("release", ["Close"]))
+    if release != ("call",) and not all(re.fullmatch(r"[A-Z]\w*", m) for m in release):
+        raise RuleError(f"{_where(path, text, 'resources', rid, 'release')}: {rid}.release: exported method "
+                        "names, or `call` for a func value")
+    rule = e.get("rule", DEFAULT_RULE)
+    if not isinstance(rule, str) or not re.fullmatch(RULE_ID_RE, rule):
+        raise RuleError(f"{_where(path, text, 'resources', rid, 'rule')}: {rid}.rule: a rule id")
+    result = e.get("result", 0)
+    if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result < 8:
+        raise RuleError(f"{_where(path, text, 'resources', rid, 'result')}: {rid}.result: a result index 0-7")
+    handle = e.get("handle", "{{ var }}")
+    if not isinstance(handle, str) or "{{ var }}" not in handle:
+        raise RuleError(f"{_where(path, text, 'resources', rid, 'handle')}: {rid}.handle: must use {{{{ var }}}}")
+    rerr, idem = e.get("release_error", True), e.get("idempotent", False)
+    for key, v in (("release_error", rerr), ("idempotent", idem)):
+        if not isinstance(v, bool):
+            raise RuleError(f"{_where(path, text, 'resources', rid, key)}: {rid}.{key}: true or false")
+    return Resource(
+        id=rid, type=t, release=release, rule=rule, result=result, handle=handle, release_error=rerr, idempotent=idem,
+        embedded_by=_strings(path, text, rid, "embedded_by", e.get("embedded_by", [])),
+        acquire=_strings(path, text, rid, "acquire", e.get("acquire", [])),
+        not_acquired_by=_strings(path, text, rid, "not_acquired_by", e.get("not_acquired_by", [])),
+        closers=_strings(path, text, rid, "closers", e.get("closers", [])),
+        doc=str(e.get("doc", "")), path=path)
+
+
+def parse(path: str, text: str) -> tuple[list[Resource], dict[str, set[str]]]:
+    """One catalogue file: (resources, calls). RuleError with file:line on anything wrong."""
+    from .loader import _parse_yaml
+
+    data = _parse_yaml(path, text) if text.strip() else {}
+    unknown = set(data) - {"resources", "calls"}
+    if unknown:
+        k = sorted(unknown)[0]
+        raise RuleError(f"{_where(path, text, k)}: {k}: unknown key (a catalogue has resources and calls)")
+    res = data.get("resources") or {}
+    if not isinstance(res, dict):
+        raise RuleError(f"{_where(path, text, 'resources')}: resources: a mapping of id to entry")
+    out = [_entry(path, text, str(rid), e) for rid, e in res.items()]
+    calls: dict[str, set[str]] = {}
+    for kind, names in (data.get("calls") or {}).items():
+        if kind not in _CALL_KINDS:
+            raise RuleError(f"{_where(path, text, 'calls', kind)}: calls.{kind}: unknown (known: "
+                            f"{', '.join(_CALL_KINDS)})")
+        calls[kind] = set(_strings(path, text, kind, kind, names or []))
+    return out, calls
+
+
+# ------------------------------------------------------------------ loading
+
+def _files() -> list[tuple[str, str | None]]:
+    from ..paths import builtin_dirs
+    from .dirs import extra_rule_dirs
+
+    out = [(os.path.join(builtin_dirs()[0], FILE), None)]
+    for d, _t, root in extra_rule_dirs():
+        out.append((os.path.join(d, FILE), root if root is not None else d))
+    return out
+
+
+def _signature(files) -> tuple:
+    sig = []
+    for p, _ in files:
+        try:
+            st = os.lstat(p)
+            sig.append((p, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            sig.append((p, None))
+    return tuple(sig)
+
+
+_MEMO: dict[tuple, Catalogue] = {}
+
+
+def load() -> Catalogue:
+    """The shipped catalogue plus the user's and the repository's (RuleError on a bad file)."""
+    files = _files()
+    sig = _signature(files)
+    got = _MEMO.get(sig)
+    if got is not None:
+        return got
+    texts = []
+    from ..paths import read_confined
+
+    for p, root in files:
+        if not os.path.lexists(p):
+            continue
+        try:
+            texts.append((p, read_confined(p, root or os.path.dirname(p)).decode("utf-8")))
+        except (OSError, UnicodeDecodeError) as e:
+            raise RuleError(f"{p}:1: {getattr(e, 'strerror', None) or e}") from None
+    cat = _from_cache(texts) or _build(texts)
+    _MEMO.clear()
+    _MEMO[sig] = cat
+    return cat
+
+
+def _key(texts) -> str:
+    h = hashlib.sha256(f"{_FORMAT}\0".encode())
+    with open(__file__, "rb") as fh:
+        h.update(fh.read())
+    for p, t in texts:
+        h.update(f"\0{p}\0{t}".encode())
+    return h.hexdigest()[:32]
+
+
+def _cache_file(texts) -> str | None:
+    from ..paths import cache_dir
+    from ..settings import flag_or_default
+
+    if not flag_or_default("REHAB_RULE_CACHE"):
+        return None
+    try:
+        return os.path.join(cache_dir(), "rules", f"catalogue-{_key(texts)}.json")
+    except OSError:
+        return None
+
+
+def _from_cache(texts) -> Catalogue | None:
+    cf = _cache_file(texts)
+    if cf is None:
+        return None
+    try:
+        with open(cf, "rb") as fh:
+            data = json.loads(fh.read())
+        return Catalogue(tuple(Resource(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
+                               for r in data["resources"]),
+                         {k: frozenset(v) for k, v in data["calls"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build(texts) -> Catalogue:
+    resources: list[Resource] = []
+    calls: dict[str, set[str]] = {}
+    seen: dict[str, str] = {}
+    for p, t in texts:
+        rs, cs = parse(p, t)
+        for r in rs:
+            if r.id in seen:
+                raise RuleError(f"{_where(p, t, 'resources', r.id)}: resource {r.id!r} is already defined in "
+                                f"{seen[r.id]}")
+            seen[r.id] = p
+            resources.append(r)
+        for k, v in cs.items():
+            calls.setdefault(k, set()).update(v)
+    cat = Catalogue(tuple(resources), {k: frozenset(v) for k, v in calls.items()})
+    cf = _cache_file(texts)
+    if cf is not None:
+        from ..paths import write_private
+
+        data = {"resources": [r.__dict__ for r in resources], "calls": {k: sorted(v) for k, v in calls.items()}}
+        try:
+            write_private(cf, json.dumps(data, sort_keys=True).encode())
+        except OSError:
+            pass
+    return cat
