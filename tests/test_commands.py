@@ -318,7 +318,8 @@ def test_config_rule_dirs(isolated, monkeypatch, root):
     extra = mod / "rehab-rules"
     extra.mkdir()
     src = open(os.path.join(root, "patterns", "file-not-closed.yaml")).read()
-    (extra / "team-file-rule.yaml").write_text(src.replace("id: file-not-closed", "id: team-file-rule", 1))
+    (extra / "team-file-rule.yaml").write_text(src.replace("id: file-not-closed", "id: team-file-rule", 1)
+                                               .replace("- acquires: {}", "- acquires: {resources: [os-file]}"))
     (mod / ".rehab.yaml").write_text("rule_dirs: [rehab-rules]\n")
     out = rehab("check", cwd=mod).stdout
     assert "(team-file-rule)" in out, out

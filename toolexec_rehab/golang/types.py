@@ -59,6 +59,8 @@ class Resolver:
         self.self_path = self_path
         self._btype: dict[tuple, str | None] = {}
         self._blocks: dict[int, dict[str, list[tuple[int, Binding]]]] = {}
+        self._closure: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._calls: dict[tuple, object] = {}  # ("c"|"r", call node id) -> callee / results
 
     def _split(self, t: str) -> tuple["Resolver | None", str]:
         """(resolver that owns the type, type name) for a non-std canonical type."""
@@ -374,6 +376,14 @@ class Resolver:
         return self.api.field_type(bare, fieldname)
 
     def callee(self, call: Node, f: GoFile) -> tuple[str, str | None, str] | None:
+        """_callee, memoized per call node (every leak rule, unchecked-error and the path
+        analysis ask about the same calls)."""
+        key = ("c", call.id)
+        if key not in self._calls:
+            self._calls[key] = self._callee(call, f)
+        return self._calls[key]
+
+    def _callee(self, call: Node, f: GoFile) -> tuple[str, str | None, str] | None:
         """Identify a call's target as (kind, qualifier, name).
 
         kind "func": qualifier is the import path ("" for this package);
@@ -405,6 +415,13 @@ class Resolver:
         return None
 
     def call_results(self, call: Node, f: GoFile) -> list[str] | None:
+        key = ("r", call.id)
+        if key not in self._calls:
+            self._calls[key] = self._call_results(call, f)
+        got = self._calls[key]
+        return list(got) if got is not None else None
+
+    def _call_results(self, call: Node, f: GoFile) -> list[str] | None:
         c = self.callee(call, f)
         if c is None:
             return None
@@ -478,25 +495,43 @@ class Resolver:
                     out.append(t)
         return out
 
-    def embeds(self, t: str | None, target: str, depth: int = 0) -> bool:
+    def embeds(self, t: str | None, target: str) -> bool:
         """A value of type `t` is `target` (or an alias of it), or embeds it, so that the
         target's methods are promoted to it: `*sqlx.Rows` embeds `*sql.Rows`, and so does
         `type Rows struct{ *sql.Rows }` of this module."""
-        if not t or depth > 3 or t.startswith("**"):
+        if not t or t.startswith("**"):
             return False
-        if self._same(t, target):
-            return True
-        want = target.lstrip("*")
-        for et in self._embedded_of(t.lstrip("*")):
-            if self._same(et.lstrip("*"), want) or self.embeds(et.lstrip("*"), target, depth + 1):
-                return True
-        return False
-
-    def _same(self, t: str, target: str) -> bool:
         if t == target:
             return True
+        reach = self.embedded_closure(t)
+        return (target if t.startswith("*") == target.startswith("*") else None) in reach[0] or \
+            target.lstrip("*") in reach[1]
+
+    def embedded_closure(self, t: str) -> tuple[frozenset[str], frozenset[str]]:
+        """({t, the alias targets of t}, {the bare types embedded in t, at any depth up to 4}),
+        memoized per type: every call's result is asked about every catalogue entry."""
+        got = self._closure.get(t)
+        if got is not None:
+            return got
+        self._closure[t] = (frozenset({t}), frozenset())  # cycle guard
+        same = {t}
         bare = t.lstrip("*")
-        return self.api.has_type(bare) and self.api.resolve_alias(t) == target
+        if self.api.has_type(bare):
+            same.add(self.api.resolve_alias(t))
+        embedded: set[str] = set()
+        frontier, depth = [bare], 0
+        while frontier and depth < 4:
+            nxt = []
+            for b in frontier:
+                for et in self._embedded_of(b):
+                    eb = et.lstrip("*")
+                    if eb not in embedded:
+                        embedded.add(eb)
+                        nxt.append(eb)
+            frontier, depth = nxt, depth + 1
+        got = (frozenset(same), frozenset(embedded))
+        self._closure[t] = got
+        return got
 
     def _embedded_of(self, bare: str) -> list[str]:
         if self.api.has_type(bare):

@@ -79,7 +79,7 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     if got is None:
         return False
     entry, name, results = got
-    if entry.rule != m.rule.id or (p.resources and entry.id not in p.resources):
+    if entry.id not in p.resources if p.resources else entry.rule != m.rule.id:
         return False
     if name is not None and name.startswith(".") and not _hands_over(pass_, name, entry.result):
         return False

@@ -106,13 +106,15 @@ def cond_callee(pass_: Pass, m: Match, p: CalleeParams) -> bool:
 # ------------------------------------------------------------------ resource
 
 @condition("resource", provides=("type", "close", "rename", "stmt", "acquisition", "function", "err",
-                                 "var", "handle", "discarded", "always_leaks", "releases_by"))
+                                 "var", "handle", "discarded", "always_leaks", "releases_by", "release",
+                                 "resource_id"))
 def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     """The call's result is bound to a local variable by `x, err := call` / `x, err = call`
     (or discarded: `call()` as a statement, `_ = call()`)."""
     call = m.node
     parent = call.parent
     m.type, m.close, m.rename, m.releases_by = p.type, p.close, None, ("Close",)
+    m.release, m.resource_id = ("" if p.close == "call" else "Close"), None
     if parent is not None and parent.type == "expression_statement":
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None
@@ -203,7 +205,7 @@ def fresh_name(rv, base: str, fn, f) -> str:
 # ------------------------------------------------------------------ leaks
 
 @condition("leaks", requires=("var", "handle", "err", "stmt", "function", "close", "discarded", "always_leaks",
-                             "releases_by"),
+                             "releases_by", "release", "resource_id"),
            provides=("flow", "fixable", "why_no_fix", "leak_lines", "loop_last"))
 def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     """Some path from the acquisition leaves the resource unreleased (path analysis: flow.py)."""

@@ -27,7 +27,7 @@ class ResourceParams(Params):
 
 
 class AcquiresParams(Params):
-    resources: list[str] = []  # catalogue ids (default: every entry whose rule is this rule)
+    resources: list[str] = []  # catalogue ids, whatever their rule (default: every entry whose rule is this rule)
 
 
 class LeaksParams(Params):

@@ -51,14 +51,24 @@ def cond_rows_err_unchecked(pass_: Pass, m: Match, p: RowsErrParams) -> bool:
     b = pass_.resolver.resolve(ident, f)
     if fnode is None or b is None or b.kind == "pkgvar":
         return False
-    if _checked_or_escapes(pass_, m, fnode, loop, ident, _key(b)):
+    uses = _uses(pass_, m, fnode, ident, _key(b))
+    if any(_err_call_or_value(n, loop, fnode) or _escapes(n) for n in uses):
         return False
-    fixable = returns_error(fnode)
+    why = _why_no_fix(fnode, loop, uses)
     m.var = m.handle = P.text(ident)
-    m.stmt, m.function, m.fixable = loop, fnode, fixable
-    m.why_no_fix = None if fixable else "the function does not return an error"
-    m.zeros = _zero_values(fnode) if fixable else ""
+    m.stmt, m.function, m.fixable, m.why_no_fix = loop, fnode, why is None, why
+    m.zeros = _zero_values(fnode) if why is None else ""
     return True
+
+
+def _why_no_fix(fnode: Node, loop: Node, uses: list[Node]) -> str | None:
+    if not returns_error(fnode):
+        return "the function does not return an error"
+    if any(_closed_after(n, loop, fnode) for n in uses):
+        # Next closes the rows when it fails, but the path analysis of rows-not-closed
+        # cannot know that: the fix's return would read as a path that skips the Close
+        return "the rows are closed after the loop, and a return there would skip the Close"
+    return None
 
 
 def _key(b) -> tuple:
@@ -77,10 +87,13 @@ def _next_operand(loop: Node) -> Node | None:
     if heads:
         return None  # `for init; cond; post {` or `for range ...`
     stmts = P.statements(body)
-    first = stmts[0] if stmts else None
-    if first is None or first.type != "if_statement" or first.child_by_field_name("alternative") is not None:
-        return None
-    if first.child_by_field_name("initializer") is not None:
+    return _break_unless_next(stmts[0]) if stmts else None
+
+
+def _break_unless_next(first: Node) -> Node | None:
+    """`rows` of a plain `if !rows.Next() { break }`."""
+    if first.type != "if_statement" or first.child_by_field_name("alternative") is not None \
+            or first.child_by_field_name("initializer") is not None:
         return None
     cond = first.child_by_field_name("condition")
     if cond is None or cond.type != "unary_expression" or P.text(cond.child_by_field_name("operator")) != "!":
@@ -104,31 +117,46 @@ def _next_call_operand(call: Node | None) -> Node | None:
     return operand if operand is not None and operand.type == "identifier" else None
 
 
-def _checked_or_escapes(pass_: Pass, m: Match, fnode: Node, loop: Node, ident: Node, key: tuple) -> bool:
-    """rows.Err is called after the loop starts (anywhere in fnode, closures included), or
-    the rows value is used as a value (passed, returned, stored, captured as a method value)."""
+def _uses(pass_: Pass, m: Match, fnode: Node, ident: Node, key: tuple) -> list[Node]:
+    """The other uses of ident's variable in fnode's body (closures included)."""
     name = P.text(ident)
+    out = []
     for n in P.descendants(fnode.child_by_field_name("body")):
         if n.type != "identifier" or n == ident or P.text(n) != name:
             continue
         b = pass_.resolver.resolve(n, m.file)
-        if b is None or _key(b) != key:
-            continue
-        if _err_call_or_value(n, loop, fnode) or _escapes(n):
-            return True
-    return False
+        if b is not None and _key(b) == key:
+            out.append(n)
+    return out
+
+
+def _method_call(n: Node, method: str) -> Node | None:
+    """The call `n.method(...)` of which n is the operand, if it is one."""
+    sel = n.parent
+    if sel is None or sel.type != "selector_expression" or sel.child_by_field_name("operand") != n:
+        return None
+    if P.text(sel.child_by_field_name("field")) != method:
+        return None
+    call = sel.parent
+    return call if call is not None and call.type == "call_expression" and \
+        call.child_by_field_name("function") == sel else None
+
+
+def _closed_after(n: Node, loop: Node, fnode: Node) -> bool:
+    """`rows.Close()` after the loop, not deferred."""
+    call = _method_call(n, "Close")
+    return call is not None and call.start_byte >= loop.end_byte and call.parent.type != "defer_statement" \
+        and not _in_deferred_closure(call, fnode)
 
 
 def _err_call_or_value(n: Node, loop: Node, fnode: Node) -> bool:
     """`rows.Err()` at or after the loop's start or in a deferred closure (which runs after
     it), or `rows.Err` taken as a value anywhere."""
     sel = n.parent
-    if sel is None or sel.type != "selector_expression" or sel.child_by_field_name("operand") != n:
+    if sel is None or sel.type != "selector_expression" or P.text(sel.child_by_field_name("field")) != "Err":
         return False
-    if P.text(sel.child_by_field_name("field")) != "Err":
-        return False
-    call = sel.parent
-    if call is None or call.type != "call_expression" or call.child_by_field_name("function") != sel:
+    call = _method_call(n, "Err")
+    if call is None:
         return True  # a method value: whoever holds it may check it
     return call.start_byte >= loop.start_byte or _in_deferred_closure(call, fnode)
 
@@ -162,7 +190,7 @@ def _escapes(n: Node) -> bool:
         other = parent.child_by_field_name("right" if parent.child_by_field_name("left") == n else "left")
         return op not in ("==", "!=") or P.text(other) != "nil"
     # an expression_list: the left side of an assignment or declaration is no escape; a
-    # right side, a return's values or a call's arguments are
+    # right side or a return's values are (a call's arguments are an argument_list: above)
     stmt = parent.parent
     return stmt is None or stmt.type not in ("short_var_declaration", "assignment_statement") or \
         stmt.child_by_field_name("left") != parent

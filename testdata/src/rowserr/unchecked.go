@@ -202,27 +202,6 @@ func shadowed(db *sql.DB) error {
 	return nil
 }
 
-// perUser queries in a loop: the fix goes after the inner loop, inside the outer one.
-func perUser(db *sql.DB, ids []int) (map[int][]string, error) {
-	out := map[int][]string{}
-	for _, id := range ids {
-		rows, err := db.Query("SELECT role FROM roles WHERE user_id = ?", id)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() { // want "rows-err-not-checked"
-			var r string
-			if err := rows.Scan(&r); err != nil {
-				_ = rows.Close()
-				return nil, err
-			}
-			out[id] = append(out[id], r)
-		}
-		_ = rows.Close()
-	}
-	return out, nil
-}
-
 // labelled: the fix goes after the labelled loop.
 func labelled(db *sql.DB) (int, error) {
 	rows, err := db.Query("SELECT n FROM t")
