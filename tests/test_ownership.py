@@ -439,6 +439,7 @@ def _user_rule(tmp_path, resource: bool):
     (rules / "templates").mkdir(parents=True)
     y = open(os.path.join(pat, "file-not-closed.yaml")).read()
     y = y.replace("id: file-not-closed", "id: my-close").replace("file-not-closed.go.j2", "my-close.go.j2")
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     y = y[:y.index("examples:")]
     if not resource:
         y = y[:y.index("message:")] + textwrap.dedent("""\

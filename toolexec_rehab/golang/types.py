@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from . import parse as P
+from .functypes import elem_type, func_results
 from .package import GoFile, Package, receiver_type_name
 from .stdapi import StdAPI
 
@@ -274,8 +275,10 @@ class Resolver:
         if t == "slice_type":
             inner = self.type_from_node(tnode.child_by_field_name("element"), file)
             return "[]" + inner if inner else None
-        if t == "function_type":
-            return "func"
+        if t in ("function_type", "map_type"):
+            from .srcapi import _Canon
+
+            return _Canon(self.self_path, set(self.pkg.types), file).type(tnode)
         return None
 
     def binding_type(self, b: Binding) -> str | None:
@@ -339,6 +342,8 @@ class Resolver:
             return res[0] if res else None
         if t == "selector_expression":
             return self.selector_type(e, f)
+        if t == "index_expression":
+            return elem_type(self.type_of(e.child_by_field_name("operand"), f))
         return None
 
     def selector_type(self, e: Node, f: GoFile) -> str | None:
@@ -423,8 +428,9 @@ class Resolver:
 
     def _call_results(self, call: Node, f: GoFile) -> list[str] | None:
         c = self.callee(call, f)
-        if c is None:
-            return None
+        if c is None or c[0] == "value":  # a func value: a map element, a variable, a literal's result
+            fn = call.child_by_field_name("function")
+            return func_results(self.type_of(fn, f)) if fn is not None and fn.type != "func_literal" else None
         kind, qual, name = c
         if kind == "builtin":
             if name == "new":
@@ -442,7 +448,10 @@ class Resolver:
                 return other._decl_results(decl) if decl is not None else None
             return self.api.func_results(qual, name)
         if kind == "method":
-            return self.method_results(qual, name) if qual is not None else None
+            if qual is None:
+                return None
+            res = self.method_results(qual, name)
+            return res if res is not None else func_results(self.field_type(qual, name))  # a func field
         return None
 
     def method_results(self, t: str, name: str, depth: int = 0) -> list[str] | None:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from ..golang import parse as P
-from .conditions import cond_resource, condition
+from .conditions import GATES, cond_resource, condition
 
 if TYPE_CHECKING:
     from .catalogue import Resource
@@ -60,6 +60,18 @@ def acquired(pass_: Pass, call, f) -> tuple[Resource, str | None, list | None] |
             memo[key] = (entry, name, results)
             break
     return memo[key]
+
+
+def _gate(pass_: Pass, node, f, rule_id: str, p: AcquiresParams) -> bool:
+    """What the call acquires is this rule's (the six leak rules share one query: each
+    candidate call is resolved once, and a Match is built only for the rule it concerns)."""
+    if node.type != "call_expression":
+        return False
+    got = acquired(pass_, node, f)
+    return got is not None and (got[0].id in p.resources if p.resources else got[0].rule == rule_id)
+
+
+GATES["acquires"] = _gate
 
 
 def _typed(rv, entry: Resource, results) -> bool:

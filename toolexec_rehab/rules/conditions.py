@@ -46,6 +46,11 @@ class Condition:
 
 CONDITIONS: dict[str, Condition] = {}
 
+# Cheap first checks, by condition name: `gate(pass_, node, file, rule_id, params) -> bool`,
+# run by the engine on a candidate node before it builds a Match, when the condition is the
+# rule's first. A gate may only say no where the condition would say no.
+GATES: dict[str, Callable[..., bool]] = {}
+
 
 def condition(name: str, *, requires: Iterable[str] = (), provides: Iterable[str] = ()):
     """Register `fn` as the condition `name` (see the module's docstring)."""
@@ -123,7 +128,10 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     stmt = _binding_statement(call)
     if stmt is None:
         return False
-    lhs = P.named_children(stmt.child_by_field_name("left"))
+    if stmt.type == "var_declaration":  # `var ctx, cancel = context.WithCancel(p)`
+        lhs = P.named_children(stmt)[0].children_by_field_name("name")
+    else:
+        lhs = P.named_children(stmt.child_by_field_name("left"))
     fn = enclosing_function(stmt)
     if len(lhs) <= p.index or fn is None:
         return False
@@ -156,6 +164,12 @@ def _binding_statement(call):
     if parent is None or parent.type != "expression_list":
         return None
     stmt = parent.parent
+    if stmt is not None and stmt.type == "var_spec":
+        decl = stmt.parent
+        ok = stmt.child_by_field_name("value") == parent and len(P.named_children(parent)) == 1 and \
+            decl is not None and decl.type == "var_declaration" and len(P.named_children(decl)) == 1 and \
+            decl.parent is not None and decl.parent.type == "statement_list"
+        return decl if ok else None
     if stmt is None or stmt.type not in ("short_var_declaration", "assignment_statement"):
         return None
     if stmt.child_by_field_name("right") != parent or len(P.named_children(parent)) != 1:
@@ -288,27 +302,61 @@ def _leak_row(n) -> int:
 # ------------------------------------------------------------------ defer_before_check
 
 @condition("defer_before_check", provides=("var", "err", "stmt", "acquisition", "errcheck", "defer_stmt",
-                                           "deferred", "handle", "fixable"))
+                                           "deferred", "handle", "fixable", "why_no_fix"))
 def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) -> bool:
-    """`x, err := f(); defer x.M(); if err != nil { return }`: the defer runs on a nil x."""
+    """`x, err := f(); defer x.M(); if err != nil { return }`: the defer runs on a nil x. Also,
+    reported without a fix, a release deferred where the error is checked only later, never,
+    or is discarded (`r, _ := http.Get(u); defer r.Body.Close()`): for any f returning
+    (T, error), generic ones and the module's own included."""
     d = m.node
     around = _statement_neighbours(d)
     if around is None:
         return False
     acq, nxt = around
-    names = _assigned_pair(acq)
+    names = _assigned_pair(acq, allow_blank_err=True)
     call = next((c for c in d.named_children if c.type == "call_expression"), None)
     if names is None or call is None or _selector_root(call) != names[0]:
         return False
     x, err = names
+    m.var, m.err, m.stmt, m.acquisition, m.defer_stmt = x, err, acq, acq, d
+    m.deferred, m.handle = P.text(call), x
     flow = Flow(Resource(x, x, err, acq, enclosing_function(d)), pass_.resolver, m.file)
-    if not flow._is_errcheck(nxt) or flow.out.errcheck_negated:
+    if err != "_" and nxt is not None and flow._is_errcheck(nxt) and not flow.out.errcheck_negated and \
+            nxt.child_by_field_name("alternative") is None and flow._terminates(nxt.child_by_field_name("consequence")):
+        m.errcheck, m.fixable, m.why_no_fix = nxt, True, None
+        return True
+    if not _defers_a_release(pass_, call) or not _error_result(pass_, m, acq, err):
         return False
-    if nxt.child_by_field_name("alternative") is not None or not flow._terminates(nxt.child_by_field_name("consequence")):
-        return False
-    m.var, m.err, m.stmt, m.acquisition, m.errcheck, m.defer_stmt = x, err, acq, acq, nxt, d
-    m.deferred, m.handle, m.fixable = P.text(call), x, True
+    m.errcheck, m.fixable = None, False
+    if err == "_":
+        m.err, m.why_no_fix = "its error", "the error is discarded: there is no check to move the defer after"
+    else:
+        m.why_no_fix = f"{err} is not checked (with a return) right after the call: there is no check to move the defer after"
     return True
+
+
+def _defers_a_release(pass_: Pass, call) -> bool:
+    """The deferred call is a release: Close, or a release method of the catalogue."""
+    fn = call.child_by_field_name("function")
+    name = P.text(fn.child_by_field_name("field")) if fn is not None and fn.type == "selector_expression" else ""
+    if name == "Close":
+        return True
+    from .catalogue import load
+
+    cat = pass_.catalogue or load()
+    return any(name in r.release for r in cat.resources)
+
+
+def _error_result(pass_: Pass, m: Match, acq, err: str) -> bool:
+    """The statement's last result is an error (by its type; a blank or untyped one by the
+    call's results)."""
+    rhs = P.named_children(acq.child_by_field_name("right"))
+    if len(rhs) != 1 or rhs[0].type != "call_expression":
+        return False
+    res = pass_.resolver.call_results(rhs[0], m.file)
+    if res:
+        return res[-1] == "error"
+    return err != "_" and (err == "err" or err.endswith(("Err", "err")))
 
 
 def _statement_neighbours(d):
@@ -317,17 +365,18 @@ def _statement_neighbours(d):
         return None
     sib = [c for c in d.parent.named_children if c.type != "comment"]
     i = sib.index(d)
-    if i == 0 or i + 1 >= len(sib):
+    if i == 0:
         return None
-    return sib[i - 1], sib[i + 1]
+    return sib[i - 1], (sib[i + 1] if i + 1 < len(sib) else None)
 
 
-def _assigned_pair(acq) -> tuple[str, str] | None:
-    """(x, err) of `x, ..., err := ...` / `x, ..., err = ...`, neither of them `_`."""
+def _assigned_pair(acq, allow_blank_err: bool = False) -> tuple[str, str] | None:
+    """(x, err) of `x, ..., err := ...` / `x, ..., err = ...`, x not `_` (err `_` only when
+    allowed)."""
     if acq.type not in ("short_var_declaration", "assignment_statement"):
         return None
     lhs = [P.text(n) for n in P.named_children(acq.child_by_field_name("left"))]
-    if len(lhs) < 2 or lhs[-1] == "_" or lhs[0] == "_":
+    if len(lhs) < 2 or (lhs[-1] == "_" and not allow_blank_err) or lhs[0] == "_":
         return None
     return lhs[0], lhs[-1]
 
@@ -348,24 +397,46 @@ def _selector_root(call) -> str | None:
 @condition("returns_error", provides=("callee", "callee_text", "call", "stmt", "function", "fixable",
                                       "why_no_fix", "zeros", "blanks"))
 def cond_returns_error(pass_: Pass, m: Match, p: ReturnsErrorParams) -> bool:
-    """A bare call statement whose last result is `error`."""
+    """A bare call statement (or the call of a `go` or `defer` statement, as errcheck reports
+    them) whose last result is `error`, or a type of the module or a dependency that
+    implements it (`*MyErr`)."""
     call, rv, f = m.node, pass_.resolver, m.file
-    if call.type != "call_expression" or call.parent is None or call.parent.type != "expression_statement":
+    if call.type != "call_expression" or call.parent is None or \
+            call.parent.type not in ("expression_statement", "go_statement", "defer_statement"):
         return False
     res = rv.call_results(call, f)
-    if not res or res[-1] != "error":
+    if not res or not _is_error_type(rv, res[-1]):
         return False
     name = rv.callee_name(call, f) or ""
     if _excluded(name, p.exclude) or (p.readonly_close and _readonly_close(pass_, m, call, name)):
         return False
     fnode = enclosing_function(call)
-    fixable = returns_error(fnode)
+    why = None
+    if call.parent.type != "expression_statement":
+        why = f"a {call.parent.type.split('_')[0]} statement's error cannot be returned from where it runs"
+    elif res[-1] != "error":
+        why = f"the error result is a concrete type ({res[-1]}): comparing it with nil may not mean what it says"
+    elif not returns_error(fnode):
+        why = "the function does not return an error"
+    fixable = why is None
     m.callee, m.callee_text, m.call = name, P.text(call.child_by_field_name("function")), P.text(call)
     m.stmt, m.function, m.fixable = call.parent, fnode, fixable
-    m.why_no_fix = None if fixable else "the function does not return an error"
+    m.why_no_fix = why
     m.zeros = _zero_values(fnode) if fixable else ""
     m.blanks = "_, " * (len(res) - 1)  # `if _, err := w.Write(b); ...`: one name per result
     return True
+
+
+def _is_error_type(rv, t: str | None) -> bool:
+    """`error`, or a named type (or a pointer to one) with the method `Error() string`."""
+    if t == "error":
+        return True
+    if not t or t.startswith(("[", "map[", "func(", "chan ", "interface")) or t in _NOT_ERRORS:
+        return False
+    return rv.method_results(t, "Error") == ["string"]
+
+
+_NOT_ERRORS = frozenset({"bool", "string", "int", "int64", "int32", "uint", "uint64", "byte", "float64", "rune"})
 
 
 def _excluded(name: str, exclude) -> bool:

@@ -21,6 +21,7 @@ from ..golang.stdapi import StdAPI
 from ..golang.types import Resolver
 from ..rewrite import edits as E
 from ..rewrite.render import RenderLimitError, render, render_string
+from .conditions import GATES
 from .context import Match, Pass
 from .diagnostic import NODE_ID64, Diagnostic, Related, SuggestedFix, suggested_fix, with_node_id
 from .fixes import import_edit, plan_edits  # noqa: F401 - import_edit re-exported
@@ -74,13 +75,16 @@ def related_positions(m: Match) -> tuple[Related, ...]:
 def evidence(m: Match) -> dict:
     """JSON-able facts behind the diagnostic (explain, --format json)."""
     f, flow = m.file, m.flow
-    return {
+    ev = {
         "callee": m.callee,
         "leak_lines": list(m.leak_lines),
         "transfer_lines": [f.orig_line(n) for n in flow.transfers] if flow is not None else [],
         "error_check_line": f.orig_line(flow.errcheck) if flow is not None and flow.errcheck is not None else None,
         "in_loop": bool(flow is not None and flow.in_loop),
     }
+    if m.resource_id is not None:  # a catalogue resource: what the instrumenter marks
+        ev.update(resource=m.resource_id, handle=m.handle, release=list(m.releases_by))
+    return ev
 
 
 def _release_error(m: Match) -> bool:
@@ -180,12 +184,15 @@ class Engine:
         for lr, found in zip(self.rules, self._rule_matches(f), strict=True):
             rule = lr.rule
             seen: set[int] = set()
+            gate = GATES.get(lr.conditions[0][0]) if lr.conditions else None
             for _, caps in found:
                 nodes = caps.get(rule.match.capture)
                 if not nodes or nodes[0].id in seen:
                     continue
                 node = nodes[0]
                 seen.add(node.id)
+                if gate is not None and not gate(pass_, node, f, rule.id, lr.conditions[0][1]):
+                    continue
                 m = Match(f, node, caps, rule)
                 if all(fn(pass_, m, params) for _, params, fn in lr.conditions):
                     out.append(self._diagnostic(pass_, lr, m))

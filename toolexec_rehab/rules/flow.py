@@ -70,6 +70,9 @@ class Flow:
         self.f = file
         self.out = FlowResult()
         self._helper_cache: dict[tuple[str, int], str] = {}
+        # locals bound to a func literal that releases the handle and only ever called
+        # (`rollback := func() { _ = tx.Rollback() }`): a call of one is a release
+        self._release_funcs: set[str] = set()
 
     # ------------------------------------------------------------ matching
     def _is_handle(self, n: Node) -> bool:
@@ -85,7 +88,10 @@ class Flow:
                 return False  # cancel(): the release itself
             if p is not None and p.type == "selector_expression" and p.child_by_field_name("operand") == n:
                 if self.r.handle == self.r.var:
-                    return False  # rows.Next(): a method of the handle
+                    gp = p.parent
+                    called = gp is not None and gp.type == "call_expression" and gp.child_by_field_name("function") == p
+                    # `undo := tx.Rollback`: a method value of a release; where it goes decides
+                    return not called and P.text(p.child_by_field_name("field")) in self.r.release
                 return False  # resp.Body / resp.StatusCode: judged at the selector
             if p is not None and p.type in ("expression_list",) and p.parent is not None and \
                     p.parent.type in ("assignment_statement", "short_var_declaration") and \
@@ -118,7 +124,9 @@ class Flow:
                 continue
             if n.type == "call_expression":
                 fn = n.child_by_field_name("function")
-                if self.r.close == "call":
+                if fn is not None and fn.type == "identifier" and P.text(fn) in self._release_funcs:
+                    yield n  # rollback(): a local func that releases it
+                elif self.r.close == "call":
                     if fn is not None and fn.type == "identifier" and P.text(fn) == self.r.handle:
                         yield n
                 elif fn is not None and fn.type == "selector_expression" and \
@@ -267,12 +275,36 @@ class Flow:
                 body = n.child_by_field_name("body")
                 if body is not None and self._closes_or_defers(body):
                     p = n.parent
+                    local = self._local_release_func(n)
+                    if local is not None:
+                        self._release_funcs.add(local)
+                        return False  # defined here, released where it is called
                     if not (p is not None and p.type == "call_expression" and p.child_by_field_name("function") == n):
                         self.out.transfers.append(n)
                     return True
                 continue
             stack.extend(n.children)
         return False
+
+    def _local_release_func(self, lit: Node) -> str | None:
+        """`name := func() { ... h.Close() ... }` in this function, where every other mention
+        of name is a plain call `name()`: the name (None for any other shape)."""
+        el = lit.parent
+        decl = el.parent if el is not None and el.type == "expression_list" else None
+        if decl is None or decl.type != "short_var_declaration" or len(P.named_children(el)) != 1:
+            return None
+        left = P.named_children(decl.child_by_field_name("left"))
+        if len(left) != 1 or left[0].type != "identifier":
+            return None
+        name = P.text(left[0])
+        body = self.r.func.child_by_field_name("body")
+        for n in P.descendants(body) if body is not None else ():
+            if n.type == "identifier" and P.text(n) == name and n != left[0]:
+                p = n.parent
+                if p is None or p.type != "call_expression" or p.child_by_field_name("function") != n or \
+                        P.named_children(p.child_by_field_name("arguments")):
+                    return None
+        return name
 
     def _defer_closes(self, stmt: Node) -> bool:
         call = next((c for c in stmt.named_children if c.type == "call_expression"), None)

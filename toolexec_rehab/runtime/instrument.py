@@ -35,7 +35,24 @@ from ..rewrite import edits as E
 if TYPE_CHECKING:
     from ..rules.diagnostic import Diagnostic
 
-TRACKED_RULES = ("rows-not-closed", "stmt-not-closed", "body-not-closed", "file-not-closed")
+# The shipped rules whose findings are tracked; a finding of any rule is tracked when its
+# evidence names a catalogue resource released by a method (rules/catalogue.py): a user's
+# resources.yaml entry is traced with no code (tracked_rule_ids).
+TRACKED_RULES = ("rows-not-closed", "stmt-not-closed", "body-not-closed", "file-not-closed", "tx-not-finished",
+                 "resource-not-released")
+
+
+def tracked_rule_ids(rules=None) -> set[str]:
+    """The ids of the rules whose findings acquire a catalogue resource (every loaded rule
+    with an `acquires` condition), and the shipped ones."""
+    if rules is None:
+        from ..rules.loader import all_rules
+
+        try:
+            rules = all_rules()
+        except Exception:  # noqa: BLE001 - a broken user rule dir: the shipped ones still count
+            rules = []
+    return set(TRACKED_RULES) | {r.id for r in rules if any(n == "acquires" for n, _, _ in r.conditions)}
 ACQUIRE = "_rehabAcquire"
 RELEASE = "_rehabRelease"
 SITES_CONST = "_rehabSites"
@@ -86,7 +103,8 @@ def tracked_rules(cfg, rules: list) -> list:
 
     have = {r.id for r in rules}
     enabled, _ = select_rules(cfg)
-    return rules + [r for r in enabled if r.id in TRACKED_RULES and r.id not in have]
+    tracked = tracked_rule_ids(enabled)
+    return rules + [r for r in enabled if r.id in tracked and r.id not in have]
 
 
 def _statement(node: Node) -> Node | None:
@@ -112,8 +130,9 @@ def _resource_var(stmt: Node) -> str | None:
     return P.text(first)
 
 
-def _close_calls(fn: Node, handle: str):
-    """`<handle>.Close()` calls anywhere in fn (nested function literals included)."""
+def _close_calls(fn: Node, handle: str, release: tuple[str, ...] = ("Close",)):
+    """`<handle>.Close()` calls (or another release method of it) anywhere in fn (nested
+    function literals included)."""
     for n in P.descendants(fn):
         if n.type != "call_expression":
             continue
@@ -121,7 +140,7 @@ def _close_calls(fn: Node, handle: str):
         args = n.child_by_field_name("arguments")
         if f is None or f.type != "selector_expression" or P.named_children(args):
             continue
-        if P.text(f.child_by_field_name("field")) != "Close":
+        if P.text(f.child_by_field_name("field")) not in release:
             continue
         operand = f.child_by_field_name("operand")
         if operand is not None and "".join(P.text(operand).split()) == handle:
@@ -166,7 +185,8 @@ def instrument_file(gf: GoFile, findings: list[Diagnostic]) -> Instrumented:
     sites: list[Site] = []
     released: set[int] = set()
     for fd in findings:
-        if fd.path != gf.path or fd.rule not in TRACKED_RULES or not fd.node_id:
+        release = tuple(fd.evidence.get("release") or ())
+        if fd.path != gf.path or not release or release == ("call",) or not fd.node_id:
             continue
         node = node_of(gf, fd)  # the diagnostic holds a byte range, not the node
         if node is None:
@@ -176,15 +196,15 @@ def instrument_file(gf: GoFile, findings: list[Diagnostic]) -> Instrumented:
         fn = enclosing_function(node)
         if var is None or fn is None:
             continue
-        body = fd.rule == "body-not-closed"
-        handle = f"{var}.Body" if body else var
+        handle = fd.evidence.get("handle") or var
+        body = handle != var  # a field of the variable (resp.Body): acquired only when var is not nil
         site = Site(fd.node_id, fd.rule, gf.origin, fd.line)
         if body:
             acq = f"; if {var} != nil {{ {ACQUIRE}(0x{site.id64:016x}, {handle}) }}"
         else:
             acq = f"; {ACQUIRE}(0x{site.id64:016x}, {handle})"
         mine = [E.Edit(stmt.end_byte, stmt.end_byte, acq)]
-        for call in _close_calls(fn, handle):
+        for call in _close_calls(fn, handle, release):
             e = _release_edit(call, site.id64, handle, var, body)
             if e is not None and e.start not in released:
                 mine.append(e)

@@ -32,7 +32,7 @@ import threading
 import time
 
 from .dropped import DROPPED
-from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir
+from .instrument import ACQUIRE, RELEASE, TRACKED_RULES, parse_sites_tables, template_dir, tracked_rule_ids
 from .report import SiteCount, dropped_lines, leak_lines, table, to_json
 
 
@@ -45,7 +45,7 @@ def closers() -> tuple[str, ...]:
 
     out: list[str] = []
     for r in load().resources:
-        if r.rule in TRACKED_RULES:
+        if not r.by_call:
             out += [s for s in r.symbols() if s not in out]
     return tuple(out)
 
@@ -249,8 +249,9 @@ def parse_output(lines: list[str]) -> tuple[int | None, dict[str, dict[int, int]
 def counts(t: Target, maps: dict[str, dict[int, int]]) -> list[SiteCount]:
     out = []
     acq, rel, gc, drop = maps.get("acq", {}), maps.get("rel", {}), maps.get("gc", {}), maps.get("drop", {})
+    tracked = tracked_rule_ids()
     for s in sorted(t.sites.values(), key=lambda s: (s.file, s.line, s.rule)):
-        if s.rule not in TRACKED_RULES:  # an unchecked-error record site (runtime/dropped.py)
+        if s.rule not in tracked:  # an unchecked-error record site (runtime/dropped.py)
             out.append(SiteCount(s.node_id, s.rule, s.file, s.line, dropped=drop.get(s.id64, 0)))
             continue
         a, r, g = acq.get(s.id64, 0), rel.get(s.id64, 0), gc.get(s.id64, 0)

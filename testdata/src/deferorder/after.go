@@ -43,7 +43,7 @@ func deferOnOtherValue(p string) error {
 	if err != nil {
 		return err
 	}
-	defer dst.Close()
+	defer dst.Close() // want "unchecked-error"
 	_, err = io.Copy(dst, src)
 	return err
 }
@@ -70,7 +70,7 @@ func deferHelperWithArg(p string) error {
 // noErrCheckFollows: another statement sits between the defer and the check.
 func noErrCheckFollows(p string) error {
 	f, err := os.Open(p)
-	defer f.Close()
+	defer f.Close() // want "defer-before-err-check"
 	log.Printf("opening %s", p)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func noErrCheckFollows(p string) error {
 // errCheckDoesNotLeave only logs the error.
 func errCheckDoesNotLeave(p string) {
 	f, err := os.Open(p)
-	defer f.Close()
+	defer f.Close() // want "defer-before-err-check"
 	if err != nil {
 		log.Printf("open: %v", err)
 	}
@@ -91,7 +91,7 @@ func errCheckDoesNotLeave(p string) {
 // checkOnOtherError checks a different error variable.
 func checkOnOtherError(p string, prior error) error {
 	f, err := os.Open(p)
-	defer f.Close()
+	defer f.Close() // want "defer-before-err-check"
 	if prior != nil {
 		return prior
 	}
@@ -105,7 +105,7 @@ func checkOnOtherError(p string, prior error) error {
 // ignoredError discards the error: there is no check to move the defer past.
 func ignoredError(p string) int64 {
 	f, _ := os.Open(p)
-	defer f.Close()
+	defer f.Close() // want "defer-before-err-check"
 	st, err := f.Stat()
 	if err != nil {
 		return -1

@@ -25,7 +25,7 @@ func openFile(p string) ([]byte, error) {
 // branch exits the process.
 func createFile(p string, data []byte) {
 	out, err := os.Create(p)
-	defer out.Close() // want "defer-before-err-check"
+	defer out.Close() // want "defer-before-err-check" "unchecked-error"
 	if err != nil {
 		log.Println(err)
 		os.Exit(1)
@@ -65,7 +65,7 @@ func prepareStmt(ctx context.Context, db *sql.DB) error {
 // beginTx defers Rollback, a method with a different name, before the check.
 func beginTx(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
-	defer tx.Rollback() // want "defer-before-err-check"
+	defer tx.Rollback() // want "defer-before-err-check" "unchecked-error"
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -78,7 +78,7 @@ func beginTx(ctx context.Context, db *sql.DB) error {
 // dialConn defers Close on a network connection before the check.
 func dialConn(addr string) (string, error) {
 	conn, err := net.Dial("tcp", addr)
-	defer conn.Close() // want "defer-before-err-check"
+	defer conn.Close() // want "defer-before-err-check" "unchecked-error"
 	if err != nil {
 		return "", err
 	}
@@ -88,7 +88,7 @@ func dialConn(addr string) (string, error) {
 // gzipWriter defers Close on a writer built from another value.
 func gzipWriter(w io.Writer, data []byte) error {
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	defer zw.Close() // want "defer-before-err-check"
+	defer zw.Close() // want "defer-before-err-check" "unchecked-error"
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func fatalfBranch(p string) int64 {
 func nestedBlock(p string, enabled bool) error {
 	if enabled {
 		f, err := os.OpenFile(p, os.O_RDONLY, 0)
-		defer f.Close() // want "defer-before-err-check"
+		defer f.Close() // want "defer-before-err-check" "unchecked-error"
 		if err != nil {
 			return err
 		}

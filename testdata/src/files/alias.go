@@ -30,7 +30,7 @@ func aliasedCreateClosed(p string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer f.Close() // want "unchecked-error"
 	_, err = f.WriteString("ok\n")
 	return err
 }

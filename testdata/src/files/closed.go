@@ -92,8 +92,8 @@ func createTempClosedAndRemoved(data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	defer os.Remove(f.Name()) // want "unchecked-error"
+	defer f.Close() // want "unchecked-error"
 	_, err = f.Write(data)
 	return err
 }

@@ -58,9 +58,9 @@ func deferAndGo(p string, srv *http.Server) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	defer os.Remove(p)
-	go srv.ListenAndServe()
+	defer f.Close() // want "unchecked-error"
+	defer os.Remove(p) // want "unchecked-error"
+	go srv.ListenAndServe() // want "unchecked-error"
 	_, err = f.WriteString("x")
 	return err
 }
