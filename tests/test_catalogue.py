@@ -303,3 +303,24 @@ def test_deps_world_is_std_outside_a_module(tmp_path):
     (tmp_path / "m" / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
     w = deps.world(std, str(tmp_path / "m"))
     assert w is not std and w.has_package("net/http") and not w.has_package("example.com/none")
+
+
+def test_a_copied_rule_must_name_its_resources(tmp_path):
+    """`acquires: {}` tracks the entries whose rule is this rule: a shipped rule copied under a
+    new id has none, and says so with file:line instead of finding nothing."""
+    from toolexec_rehab.paths import builtin_dirs
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    y = open(os.path.join(builtin_dirs()[0], "file-not-closed.yaml")).read().replace(
+        "id: file-not-closed", "id: mine", 1)
+    (rules / "mine.yaml").write_text(y)
+    line = y.splitlines().index("    - acquires: {}") + 1
+    r = rehab("rules", "validate", str(rules))
+    assert r.returncode == 2 and f"mine.yaml:{line}: acquires: no catalogue entry has rule: mine" in r.stderr, r.stderr
+    (rules / "mine.yaml").write_text(y.replace("- acquires: {}", "- acquires: {resources: [os-fil]}"))
+    r = rehab("rules", "validate", str(rules))
+    assert r.returncode == 2 and "acquires: no resource 'os-fil' in the catalogue" in r.stderr, r.stderr
+    (rules / "mine.yaml").write_text(y.replace("- acquires: {}", "- acquires: {resources: [os-file]}"))
+    r = rehab("rules", "validate", str(rules))
+    assert r.returncode == 0, r.stdout + r.stderr

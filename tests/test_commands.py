@@ -205,7 +205,8 @@ def test_rules_list_and_validate(isolated, root):
     rules = isolated / "rules"
     rules.mkdir()
     src = open(os.path.join(root, "patterns", "file-not-closed.yaml")).read()
-    body = src.replace("id: file-not-closed", "id: my-file-rule", 1)
+    body = src.replace("id: file-not-closed", "id: my-file-rule", 1).replace(
+        "- acquires: {}", "- acquires: {resources: [os-file]}")
     rule = rules / "my-file-rule.yaml"
     rule.write_text(body.replace("summary:", "sumary:", 1))
     r = rehab("rules", "validate", str(rules))

@@ -317,6 +317,7 @@ def _bad_syntax_rule() -> Path:
     pat, _ = builtin_dirs()
     y = Path(pat, "file-not-closed.yaml").read_text()
     y = y.replace("id: file-not-closed", "id: bad-syntax").replace("file-not-closed.go.j2", "bad-syntax.go.j2")
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     write_private(str(BAD_RULES / "bad-syntax.yaml"), y.encode())
     # unbalanced: `}; defer f.Close(` cannot parse
     write_private(str(BAD_RULES / "templates" / "bad-syntax.go.j2"), b"; defer {{ handle }}.Close(")

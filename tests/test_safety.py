@@ -22,7 +22,8 @@ def _rule_dir(tmp_path, template: str):
     pat, _ = builtin_dirs()
     y = open(os.path.join(pat, "file-not-closed.yaml")).read()
     (d / "evil.yaml").write_text(y.replace("id: file-not-closed", "id: evil")
-                                 .replace("file-not-closed.go.j2", "evil.go.j2"))
+                                 .replace("file-not-closed.go.j2", "evil.go.j2")
+                                 .replace("- acquires: {}", "- acquires: {resources: [os-file]}"))
     (d / "templates" / "evil.go.j2").write_text(template)
     return d
 

@@ -408,7 +408,8 @@ def cond_returns_error(pass_: Pass, m: Match, p: ReturnsErrorParams) -> bool:
     if not res or not _is_error_type(rv, res[-1]):
         return False
     name = rv.callee_name(call, f) or ""
-    if _excluded(name, p.exclude) or (p.readonly_close and _readonly_close(pass_, m, call, name)):
+    if _excluded(name, p.exclude) or (p.readonly_close and _readonly_close(pass_, m, call, name)) or \
+            _excluded_promoted(rv, call, f, p.exclude):
         return False
     fnode = enclosing_function(call)
     why = None
@@ -437,6 +438,15 @@ def _is_error_type(rv, t: str | None) -> bool:
 
 
 _NOT_ERRORS = frozenset({"bool", "string", "int", "int64", "int32", "uint", "uint64", "byte", "float64", "rune"})
+
+
+def _excluded_promoted(rv, call, f, exclude) -> bool:
+    """The method is promoted from an embedded type whose method is excluded: Close of
+    `*sqlx.Rows` (or of a module's own wrapper) is `database/sql.Rows.Close`."""
+    c = rv.callee(call, f)
+    if c is None or c[0] != "method" or not c[1]:
+        return False
+    return any(_excluded(f"{e}.{c[2]}", exclude) for e in rv.embedded_closure(c[1])[1])
 
 
 def _excluded(name: str, exclude) -> bool:

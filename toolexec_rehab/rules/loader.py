@@ -50,6 +50,7 @@ def _load_one(path: str, template_dirs: tuple[str, ...]) -> LoadedRule:
         raise RuleError(f"{path}:{yaml_line_of(text, ('match', 'query')) or 1}: bad tree-sitter query: {e}") from None
     conds = [_condition(path, text, c) for c in rule.match.conditions]
     _check_inputs(path, text, rule, [name for name, _, _ in conds])
+    _check_resources(path, text, rule.id, conds)
     _check_message(path, text, rule.message)
     if rule.fix is not None:
         from ..rewrite.render import environment
@@ -145,6 +146,27 @@ def _check_inputs(path: str, text: str, rule, names: list[str]) -> None:
             line = yaml_line_of(text, ("fix", "placement")) or yaml_line_of(text, ("fix",)) or 1
             raise RuleError(f"{path}:{line}: fix placement {rule.fix.placement!r} needs "
                             f"{', '.join(sorted(missing))}, which none of the rule's conditions provides")
+
+
+def _check_resources(path: str, text: str, rule_id: str, conds) -> None:
+    """An `acquires` condition tracks catalogue entries: the ones it names, which must exist,
+    or those whose `rule` is this rule, of which there must be one (a shipped rule copied
+    under a new id would otherwise find nothing, silently)."""
+    from .catalogue import load
+    from .schema import yaml_line_of
+
+    for name, params, _ in conds:
+        if name != "acquires":
+            continue
+        where = f"{path}:{yaml_line_of(text, ('match', 'conditions', 'acquires')) or 1}"
+        ids = {r.id for r in load().resources}
+        unknown = [x for x in params.resources if x not in ids]
+        if unknown:
+            raise RuleError(f"{where}: acquires: no resource {', '.join(map(repr, unknown))} in the catalogue "
+                            f"(known: {', '.join(sorted(ids))})")
+        if not params.resources and not load().for_rule(rule_id):
+            raise RuleError(f"{where}: acquires: no catalogue entry has rule: {rule_id}; name the entries "
+                            "this rule tracks (acquires: {resources: [os-file]}) or add one to a resources.yaml")
 
 
 def _nth_condition_line(text: str, names: list[str], i: int) -> int:
