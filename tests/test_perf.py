@@ -316,7 +316,8 @@ def test_shipped_messages_render_without_jinja():
     ctxs = [{"leak_lines": []}, {"leak_lines": [12]}, {"leak_lines": [3, 40]}]
     for r in all_rules():
         names = {"var": "v", "handle": "rows", "err": "err", "callee": "database/sql.DB.Query",
-                 "callee_text": "db.Query", "type": "*sql.Rows", "deferred": "rows.Close()", "loop": False}
+                 "callee_text": "db.Query", "type": "*sql.Rows", "deferred": "rows.Close()", "loop": False,
+                 "release": "Close"}
         for extra in ctxs:
             ctx = {**names, **extra}
             fast = _substitute(r.rule.message, ctx)
@@ -456,6 +457,7 @@ def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
 
     pat, tpl = builtin_dirs()
     y = (Path(pat) / "file-not-closed.yaml").read_text().replace("id: file-not-closed", "id: my-rule")
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     (rules / "my-rule.yaml").write_text(y.replace("file-not-closed.go.j2", "my-rule.go.j2"))
     shutil.copy(Path(tpl) / "file-not-closed.go.j2", rules / "templates" / "my-rule.go.j2")
     cache = tmp_path / "xdg"

@@ -200,7 +200,8 @@ def _fix_contexts():
     base = {"var": "rows", "handle": "rows", "err": "err", "callee": "database/sql.DB.Query",
             "callee_text": "db.Query", "type": "*sql.Rows", "deferred": "f.Close()", "loop": False,
             "leak_lines": [12, 14], "call": "f.Close()", "zeros": "nil, ", "blanks": "_, ",
-            "fmt": "fmt", "func_name": "load", "node_id64": "0x0123456789abcdef"}
+            "fmt": "fmt", "func_name": "load", "node_id64": "0x0123456789abcdef", "release": "Close",
+            "release_error": True}
     for guarded in (False, True):
         for in_loop in (False, True):
             for callee in ("context.WithCancel", "context.WithCancelCause"):
@@ -352,6 +353,7 @@ def _rules(tmp_path, template: str):
     (d / "templates").mkdir(parents=True)
     pat, _ = builtin_dirs()
     y = open(os.path.join(pat, "file-not-closed.yaml")).read()
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     (d / "evil.yaml").write_text(y.replace("id: file-not-closed", "id: evil").replace("file-not-closed.go.j2",
                                                                                      "evil.go.j2"))
     (d / "templates" / "evil.go.j2").write_text("{# hostile #}\n" + template)

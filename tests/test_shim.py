@@ -77,6 +77,7 @@ def test_compiler_rejection_falls_back_to_originals(tmp_path):
     (rules / "templates").mkdir(parents=True)
     pat, _ = builtin_dirs()
     y = open(os.path.join(pat, "file-not-closed.yaml")).read()
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     y = y.replace("id: file-not-closed", "id: bad-fix").replace("file-not-closed.go.j2", "bad-fix.go.j2")
     (rules / "bad-fix.yaml").write_text(y)
     (rules / "templates" / "bad-fix.go.j2").write_text("; defer undefinedCloser({{ var }})")

@@ -36,6 +36,7 @@ def _evil_rules(d, template: str, extra: dict | None = None):
     (d / "templates").mkdir(parents=True, exist_ok=True)
     pat, _ = builtin_dirs()
     y = open(os.path.join(pat, "file-not-closed.yaml")).read()
+    y = y.replace("- acquires: {}", "- acquires: {resources: [os-file]}")
     (d / "evil.yaml").write_text(y.replace("id: file-not-closed", "id: evil")
                                  .replace("file-not-closed.go.j2", "evil.go.j2"))
     (d / "templates" / "evil.go.j2").write_text(template)
