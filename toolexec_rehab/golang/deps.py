@@ -137,23 +137,32 @@ def _say_missing(mod: Module) -> None:
               "(`go mod download` makes them known)")
 
 
+_OURS: list[tuple[str, str]] = []  # (cache dir, our code digest), once per process
+
+
 def _cache_path(mod: Module, path: str, ctx) -> str | None:
     from ..paths import cache_dir, code_digest
 
     try:
-        base = cache_dir()
-        ours = code_digest()
+        if not _OURS:
+            _OURS.append((cache_dir(), code_digest()))
+        base, ours = _OURS[0]
     except OSError:
         return None
     h = hashlib.sha256(f"{FORMAT}\0{ours}\0{mod.cache_key}\0{path}\0{ctx!r}".encode()).hexdigest()[:40]
     d = os.path.join(base, "deptypes")
-    try:
-        from ..paths import private_dir
+    if d not in _DIRS_OK:
+        try:
+            from ..paths import private_dir
 
-        private_dir(d)
-    except OSError:
-        return None
+            private_dir(d)
+        except OSError:
+            return None
+        _DIRS_OK.add(d)
     return os.path.join(d, h + ".json")
+
+
+_DIRS_OK: set[str] = set()
 
 
 def parse_package(path: str, pkgdir: str, ctx=None) -> dict | None:

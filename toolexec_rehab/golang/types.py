@@ -62,6 +62,9 @@ class Resolver:
         self._blocks: dict[int, dict[str, list[tuple[int, Binding]]]] = {}
         self._closure: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._calls: dict[tuple, object] = {}  # ("c"|"r", call node id) -> callee / results
+        self._fields: dict[tuple[str, str], str | None] = {}  # (type, field) -> field type
+        self._fieldmap: dict[int, dict[str, Node]] = {}  # struct type spec id -> field name -> type node
+        self._embeds: dict[int, list[str]] = {}  # type spec id -> embedded types
 
     def _split(self, t: str) -> tuple["Resolver | None", str]:
         """(resolver that owns the type, type name) for a non-std canonical type."""
@@ -357,8 +360,15 @@ class Resolver:
         return self.field_type(base, fieldname)
 
     def field_type(self, base: str | None, fieldname: str) -> str | None:
+        """The type of a field (memoized: a struct of this module is read from its syntax)."""
         if base is None:
             return None
+        key = (base, fieldname)
+        if key not in self._fields:
+            self._fields[key] = self._field_type(base, fieldname)
+        return self._fields[key]
+
+    def _field_type(self, base: str, fieldname: str) -> str | None:
         bare = strip_ptr(base)
         if not self.api.has_type(bare):
             owner, tname = self._split(bare)
@@ -367,17 +377,8 @@ class Resolver:
             spec = owner.pkg.types.get(tname)
             if spec is None:
                 return None
-            st = spec.child_by_field_name("type")
-            if st is None or st.type != "struct_type":
-                return None
-            sf = owner.pkg.file_for(spec)
-            for fd in P.descendants(st):
-                if fd.type != "field_declaration":
-                    continue
-                for n in fd.children_by_field_name("name"):
-                    if P.text(n) == fieldname:
-                        return owner.type_from_node(fd.child_by_field_name("type"), sf)
-            return None
+            node = owner._struct_fields(spec).get(fieldname)
+            return owner.type_from_node(node, owner.pkg.file_for(spec)) if node is not None else None
         return self.api.field_type(bare, fieldname)
 
     def callee(self, call: Node, f: GoFile) -> tuple[str, str | None, str] | None:
@@ -484,8 +485,27 @@ class Resolver:
                 return res
         return None
 
+    def _struct_fields(self, spec: Node) -> dict[str, Node]:
+        """A struct type's named fields: name -> type node (read once per type)."""
+        got = self._fieldmap.get(spec.id)
+        if got is None:
+            got = self._fieldmap[spec.id] = {}
+            st = spec.child_by_field_name("type")
+            lists = [c for c in P.named_children(st) if c.type == "field_declaration_list"] \
+                if st is not None and st.type == "struct_type" else []
+            for fd in P.named_children(lists[0]) if lists else ():
+                for n in fd.children_by_field_name("name") if fd.type == "field_declaration" else ():
+                    got.setdefault(P.text(n), fd.child_by_field_name("type"))
+        return got
+
     def embedded(self, spec: Node, f: GoFile) -> list[str]:
-        """The types a struct (or an interface) of this package embeds, `*` kept."""
+        """The types a struct (or an interface) of this package embeds, `*` kept (memoized)."""
+        got = self._embeds.get(spec.id)
+        if got is None:
+            got = self._embeds[spec.id] = self._embedded(spec, f)
+        return list(got)
+
+    def _embedded(self, spec: Node, f: GoFile) -> list[str]:
         body = spec.child_by_field_name("type")
         out: list[str] = []
         if body is None:

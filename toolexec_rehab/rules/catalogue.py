@@ -184,6 +184,14 @@ def _signature(files) -> tuple:
 
 
 _MEMO: dict[tuple, Catalogue] = {}
+_CURRENT: list[Catalogue] = []
+
+
+def current() -> Catalogue:
+    """The catalogue the latest load() gave (load() if none yet): for the per-call questions of
+    the path analysis and the ownership model, which must not stat the files each time. The
+    engine calls load() once per package analysed, so a changed file is seen by the next."""
+    return _CURRENT[0] if _CURRENT else load()
 
 
 def load() -> Catalogue:
@@ -192,6 +200,7 @@ def load() -> Catalogue:
     sig = _signature(files)
     got = _MEMO.get(sig)
     if got is not None:
+        _CURRENT[:] = [got]
         return got
     texts = []
     from ..paths import read_confined
@@ -206,6 +215,7 @@ def load() -> Catalogue:
     cat = _from_cache(texts) or _build(texts)
     _MEMO.clear()
     _MEMO[sig] = cat
+    _CURRENT[:] = [cat]
     return cat
 
 

@@ -341,9 +341,9 @@ def _defers_a_release(pass_: Pass, call) -> bool:
     name = P.text(fn.child_by_field_name("field")) if fn is not None and fn.type == "selector_expression" else ""
     if name == "Close":
         return True
-    from .catalogue import load
+    from .catalogue import current
 
-    cat = pass_.catalogue or load()
+    cat = pass_.catalogue or current()
     return any(name in r.release for r in cat.resources)
 
 

@@ -91,9 +91,9 @@ def _release_error(m: Match) -> bool:
     """Whether the release returns an error (`_ = x.Close()` in a loop; a bare `t.Stop()`)."""
     if m.resource_id is None:
         return True
-    from .catalogue import load
+    from .catalogue import current
 
-    entry = next((r for r in load().resources if r.id == m.resource_id), None)
+    entry = next((r for r in current().resources if r.id == m.resource_id), None)
     return entry is None or entry.release_error
 
 
@@ -136,10 +136,9 @@ class Engine:
 
             api = world(self.api, os.path.dirname(files[0].origin))
         pass_ = Pass(pkg, files, Resolver(pkg, api), api, self.modes, self.source)
-        if any(name == "acquires" for lr in self.rules for name, _, _ in lr.conditions):
-            from .catalogue import load
+        from .catalogue import load
 
-            pass_.catalogue = load()
+        pass_.catalogue = load()  # once per package: the path analysis reads it (catalogue.current)
         for f in files:
             for d in self._analyze_file(pass_, f):
                 pass_.report(d)
@@ -148,12 +147,17 @@ class Engine:
     @cached_property
     def _combined(self):
         """All rules' queries as one (one walk of each tree instead of one per rule), and for
-        each of its patterns the index of the rule it came from; None if they do not combine."""
+        each of its patterns the indexes of the rules it came from (rules with the same query
+        text, like the leak rules of the catalogue, share its patterns: each match is made
+        once); None if they do not combine."""
         try:
-            owner: list[int] = []
+            texts: dict[str, list[int]] = {}
             for i, lr in enumerate(self.rules):
-                owner += [i] * P.query(lr.rule.match.query).pattern_count
-            q = P.query("\n".join(lr.rule.match.query for lr in self.rules))
+                texts.setdefault(lr.rule.match.query, []).append(i)
+            owner: list[tuple[int, ...]] = []
+            for text, idx in texts.items():
+                owner += [tuple(idx)] * P.query(text).pattern_count
+            q = P.query("\n".join(texts))
         except Exception:  # noqa: BLE001 - each rule's own query still works
             return None
         return (q, owner) if q.pattern_count == len(owner) else None
@@ -174,9 +178,9 @@ class Engine:
             return per
         q, owner = comb
         for pattern, caps in P.matches(q, f.root):
-            i = owner[pattern]
-            if wanted[i]:
-                per[i].append((pattern, caps))
+            for i in owner[pattern]:
+                if wanted[i]:
+                    per[i].append((pattern, caps))
         return per
 
     def _analyze_file(self, pass_: Pass, f: GoFile) -> list[Diagnostic]:

@@ -581,9 +581,9 @@ def _never_ends(loop: Node, body: Node | None) -> bool:
 
 
 def _is_non_owning(name: str) -> bool:
-    from .catalogue import load
+    from .catalogue import current
 
-    names = load().call_set("non_owning")
+    names = current().call_set("non_owning")
     return name in names or any(n.endswith(".") and name.startswith(n) for n in names)
 
 

@@ -49,9 +49,9 @@ from . import ownership_syntax as S
 
 
 def _calls(kind: str) -> frozenset[str]:
-    from .catalogue import load
+    from .catalogue import current
 
-    return load().call_set(kind)
+    return current().call_set(kind)
 
 
 # database/sql methods that take a context: the Rows, Row, Stmt, Tx or Conn they return
