@@ -39,24 +39,29 @@ def short_type(t: str) -> str:
     return f"{stars}{pkg}.{name}" if path else t
 
 
-def acquired(pass_: Pass, call, f) -> tuple[Resource, str | None, list | None] | None:
+def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list | None] | None:
     """(entry, callee name, result types) of the catalogue resource `call` acquires, memoized
-    per call node for the pass (every leak rule asks about the same calls)."""
+    per call node for the pass (every leak rule asks about the same calls). `rv`: the resolver
+    of the package the call is in (another package of the module, when a function of it is
+    judged by its body: _hands_over)."""
     memo = pass_.acquired
     key = call.id
     if key in memo:
         return memo[key]
-    memo[key] = None
+    memo[key] = None  # also the guard of functions that call each other
     cat = pass_.catalogue
     if cat is None:
         return None
-    rv = pass_.resolver
+    rv = rv or pass_.resolver
     name = rv.callee_name(call, f)
     results = rv.call_results(call, f)
     for entry in cat.resources:
         if name is not None and name in entry.not_acquired_by:
             continue
         if name is not None and name in entry.acquire or _typed(rv, entry, results):
+            own = _module_decl(rv, call, f)
+            if own is not None and not _hands_over(pass_, *own, entry.result):
+                break  # a function of this module that hands out a resource it keeps
             memo[key] = (entry, name, results)
             break
     return memo[key]
@@ -93,8 +98,6 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     entry, name, results = got
     if entry.id not in p.resources if p.resources else entry.rule != m.rule.id:
         return False
-    if name is not None and name.startswith(".") and not _hands_over(pass_, name, entry.result):
-        return False
     m.callee, m.callee_text = name, P.text(call.child_by_field_name("function"))
     n = len(results) if results else entry.result + 2
     err_index = n - 1 if (results is None or results[-1] == "error") and n - 1 != entry.result else None
@@ -109,27 +112,43 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     return True
 
 
-def _hands_over(pass_: Pass, callee: str, index: int) -> bool:
-    """A function or method of this package returns, at `index`, a value it made."""
-    pkg = pass_.resolver.pkg
-    rest = callee[1:]
-    if "." in rest:
-        decl = pkg.methods.get(tuple(rest.rsplit(".", 1)))
+def _module_decl(rv, call, f):
+    """(resolver of its package, declaration) when the call's target is a function or method
+    of the main module (this package or another of the module), else None."""
+    c = rv.callee(call, f)
+    if c is None:
+        return None
+    kind, qual, name = c
+    if kind == "func":
+        owner = rv if qual == "" else rv.module_package(qual)
+        decl = owner.pkg.funcs.get(name) if owner is not None else None
+    elif kind == "method" and qual:
+        owner, tname = rv._split(qual.lstrip("*"))
+        decl = owner.pkg.methods.get((tname, name)) if owner is not None else None
     else:
-        decl = pkg.funcs.get(rest)
-    if decl is None:
-        return True  # another package of the module: judged by its type alone
+        return None
+    return (owner, decl) if decl is not None else None
+
+
+def _hands_over(pass_: Pass, rv, decl, index: int) -> bool:
+    """Each return of the function gives, at `index`, a value it made: the result of a call
+    that acquires one (judged in its turn), a composite literal made of such values, or a
+    local bound to one; nil on some paths. A function that only ever returns nil, or returns
+    a field, a parameter, a global or a map element, hands nothing over."""
     body = decl.child_by_field_name("body")
     rets = [n for n in P.descendants(body) if n.type == "return_statement" and _own_return(n, decl)]
-    made = False  # a function that only ever returns nil hands nothing over
+    made = False
+    f = rv.pkg.file_for(decl)
     for r in rets:
         vals = P.named_children(P.named_children(r)[0]) if P.named_children(r) else []
-        if index >= len(vals) and len(vals) != 1:
+        if index >= len(vals):
+            return False  # a bare return of named results, or a call's results: not followed
+        v = vals[index]
+        if v.type == "nil":
+            continue
+        if not _fresh(pass_, rv, f, v, decl, 0):
             return False
-        v = vals[index] if index < len(vals) else vals[0]
-        if not _fresh(v, decl):
-            return False
-        made = made or v.type != "nil"
+        made = True
     return made
 
 
@@ -142,19 +161,54 @@ def _own_return(ret, decl) -> bool:
     return False
 
 
-def _fresh(v, decl) -> bool:
-    t = v.type
-    if t in ("call_expression", "composite_literal", "nil"):
-        return True
-    if t == "unary_expression":
-        return _fresh(v.child_by_field_name("operand"), decl)
-    if t == "identifier":
-        name = P.text(v)
-        for n in P.descendants(decl.child_by_field_name("body")):
-            if n.type == "short_var_declaration":
-                left = [P.text(x) for x in P.named_children(n.child_by_field_name("left"))]
-                right = P.named_children(n.child_by_field_name("right"))
-                if name in left:
-                    return len(right) == 1 and right[0].type in ("call_expression", "composite_literal", "unary_expression")
+def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
+    """v is a value the function made, as _hands_over counts it."""
+    if depth > 4:
         return False
+    t = v.type
+    if t == "call_expression":
+        return acquired(pass_, v, f, rv) is not None
+    if t == "unary_expression":
+        return P.text(v.child_by_field_name("operator")) == "&" and \
+            _fresh(pass_, rv, f, v.child_by_field_name("operand"), decl, depth + 1)
+    if t == "composite_literal":
+        # a new value: made here, unless it wraps a resource that was not (`&Rows{Rows: s.keep}`)
+        for x in _elements(v):
+            if not _fresh(pass_, rv, f, x, decl, depth + 1) and _is_resource(pass_, rv, rv.type_of(x, f)):
+                return False
+        return True
+    if t == "identifier":
+        rhs = _bound_to(P.text(v), decl)
+        return rhs is not None and _fresh(pass_, rv, f, rhs, decl, depth + 1)
     return False
+
+
+def _elements(lit) -> list:
+    """The element values of a composite literal (keyed or not)."""
+    out = []
+    for e in P.named_children(lit.child_by_field_name("body")):
+        el = e.child_by_field_name("value") if e.type == "keyed_element" else e
+        out += P.named_children(el) if el is not None and el.type == "literal_element" else ([el] if el else [])
+    return out
+
+
+def _is_resource(pass_: Pass, rv, t: str | None) -> bool:
+    """t is (or may be: unknown) a type of the catalogue."""
+    if t is None:
+        return True
+    return any(_typed(rv, e, [t] * (e.result + 1)) for e in pass_.catalogue.resources)
+
+
+def _bound_to(name: str, decl):
+    """The single value a local of the function is declared with (`r, err := db.Query(q)`:
+    the call), when it is declared once and never assigned again."""
+    found = None
+    for n in P.descendants(decl.child_by_field_name("body")):
+        if n.type in ("short_var_declaration", "assignment_statement"):
+            left = [P.text(x) for x in P.named_children(n.child_by_field_name("left"))]
+            if name in left:
+                right = P.named_children(n.child_by_field_name("right"))
+                if found is not None or n.type == "assignment_statement" or len(right) != 1:
+                    return None
+                found = right[0]
+    return found

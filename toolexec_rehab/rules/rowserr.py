@@ -20,22 +20,24 @@ if TYPE_CHECKING:
 
     from .params import RowsErrParams
 
-# The row iterators whose Next stops on an error that only Err reports (canonical types,
-# golang/types.py). To become a lookup in the resource catalogue: keep it behind is_rows_type.
-ROWS_TYPES = frozenset({
-    "*database/sql.Rows",
-    "*github.com/jmoiron/sqlx.Rows",
-    "github.com/jackc/pgx/v5.Rows",
-    "github.com/jackc/pgx/v4.Rows",
-})
-
 # parents of a use of the rows variable that neither check it nor let it go elsewhere
 _LOCAL_USE = frozenset(("selector_expression", "binary_expression", "expression_list", "var_spec"))
 
 
-def is_rows_type(t: str | None) -> bool:
-    """t is a row iterator whose errors only its Err method reports (None, unknown: no)."""
-    return t is not None and t in ROWS_TYPES
+def rows_types() -> list:
+    """The catalogue's row iterators (the entries rows-not-closed tracks): their Next stops on
+    an error that only Err reports."""
+    from .catalogue import current
+
+    return [r for r in current().resources if r.rule == "rows-not-closed"]
+
+
+def is_rows_type(t: str | None, rv=None) -> bool:
+    """t is one of the catalogue's row iterators, an alias of one or a type that embeds one
+    (with a resolver: a module's own wrapper); None, unknown: no."""
+    if t is None:
+        return False
+    return any(t == r.type or t in r.embedded_by or (rv is not None and rv.embeds(t, r.type)) for r in rows_types())
 
 
 @condition("rows_err_unchecked", provides=("var", "handle", "stmt", "function", "fixable", "why_no_fix", "zeros"))
@@ -45,7 +47,7 @@ def cond_rows_err_unchecked(pass_: Pass, m: Match, p: RowsErrParams) -> bool:
     literal judged by itself), and which is not handed elsewhere (passed, returned, stored)."""
     loop, f = m.node, m.file
     ident = _next_operand(loop)
-    if ident is None or not is_rows_type(pass_.resolver.type_of(ident, f)):
+    if ident is None or not is_rows_type(pass_.resolver.type_of(ident, f), pass_.resolver):
         return False
     fnode = enclosing_function(loop)
     b = pass_.resolver.resolve(ident, f)
