@@ -175,8 +175,8 @@ BAD_RULES = {
     # a condition without what it reads: refused when loaded, not a KeyError at analysis time
     "leaks-alone": ("id: leaks-alone\nsummary: s\nrationale: r\nmessage: m\nmatch:\n  query: '(call_expression) @call'\n"
                     "  conditions:\n    - callee: {any_of: [os.Open]}\n    - leaks: {}\n",
-                    ":9: condition 'leaks' needs always_leaks, close, discarded, err, function, handle, release, "
-                    "releases_by, resource_id, stmt, var, "
+                    ":9: condition 'leaks' needs always_leaks, close, discarded, err, function, handle, "
+                    "not_fixable, release, releases_by, resource_id, stmt, var, "
                     "which no condition before it provides: put 'acquires' or 'resource' before it"),
     "bad-placement": ("id: bad-placement\nsummary: s\nrationale: r\nmessage: m\nmatch:\n"
                       "  query: '(call_expression) @call'\n  conditions:\n    - callee: {any_of: [os.Open]}\n"

@@ -308,6 +308,14 @@ class Resolver:
         if n.type == "short_var_declaration":
             values = P.named_children(n.child_by_field_name("right"))
             return self._nth_value_type(values, b.index, f)
+        if n.type == "range_clause":  # `for i, v := range xs`: the index (or key), the element
+            over = self.type_of(n.child_by_field_name("right"), f)
+            if over is None:
+                return None
+            if b.index == 1:
+                return elem_type(over)
+            return over[4:over.index("]")] if over.startswith("map[") and "]" in over else \
+                "int" if over.startswith("[") or over == "string" else None
         return None
 
     def _nth_value_type(self, values: list[Node], i: int, f: GoFile) -> str | None:

@@ -39,11 +39,16 @@ def short_type(t: str) -> str:
     return f"{stars}{pkg}.{name}" if path else t
 
 
-def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list | None] | None:
-    """(entry, callee name, result types) of the catalogue resource `call` acquires, memoized
-    per call node for the pass (every leak rule asks about the same calls). `rv`: the resolver
-    of the package the call is in (another package of the module, when a function of it is
-    judged by its body: _hands_over)."""
+def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list | None, str | None] | None:
+    """(entry, callee name, result types, why a build may not release it) of the catalogue
+    resource `call` acquires, memoized per call node for the pass (every leak rule asks about
+    the same calls). A call the entry lists in `acquire` hands over a new one; so does a
+    function of the main module whose returns all give one it made (judged by its body,
+    recursively); a getter of the module that hands out one it keeps acquires nothing. Any
+    other call whose result has the type (a dependency's or std's method the entry does not
+    list, a func value, an interface method) is an acquisition for reports, not for fixes:
+    it may hand out one that something else keeps (os.NewFile(1, ...), tls.Conn.NetConn,
+    sqlx's Unsafe). `rv`: the resolver of the package the call is in."""
     memo = pass_.acquired
     key = call.id
     if key in memo:
@@ -58,13 +63,39 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
     for entry in cat.resources:
         if name is not None and name in entry.not_acquired_by:
             continue
-        if name is not None and name in entry.acquire or _typed(rv, entry, results):
-            own = _module_decl(rv, call, f)
-            if own is not None and not _hands_over(pass_, *own, entry.result):
+        listed = entry.lists(name)
+        if not listed and not _typed(rv, entry, results):
+            continue
+        why = None
+        own = _module_decl(rv, call, f)
+        if own is not None:
+            if not _hands_over(pass_, *own, entry.result):
                 break  # a function of this module that hands out a resource it keeps
-            memo[key] = (entry, name, results)
-            break
+        elif not listed:
+            why = (f"{name or 'the call'} is not known to hand over a new {short_type(entry.type)} "
+                   "(the catalogue's acquire list): it may return one that something else keeps")
+        why = why or _overrides(rv, entry, results)
+        memo[key] = (entry, name, results, why)
+        break
     return memo[key]
+
+
+def _overrides(rv, entry: Resource, results) -> str | None:
+    """The result's type embeds the resource but declares a release method of its own (a
+    wrapper's Rollback that logs): the catalogue's word on the release is not about it."""
+    t = results[entry.result] if results and entry.result < len(results) else None
+    if t is None or t == entry.type or entry.by_call:
+        return None
+    bare = t.lstrip("*")
+    for m in entry.release:
+        if rv.api.has_type(bare):
+            own = m in rv.api.methods(bare)
+        else:
+            owner, tname = rv._split(bare)
+            own = owner is not None and (tname, m) in owner.pkg.methods
+        if own:
+            return f"{short_type(t)} declares its own {m}: what a release does on it is not the catalogue's"
+    return None
 
 
 def _gate(pass_: Pass, node, f, rule_id: str, p: AcquiresParams) -> bool:
@@ -86,7 +117,8 @@ def _typed(rv, entry: Resource, results) -> bool:
     return t is not None and (t == entry.type or t in entry.embedded_by or rv.embeds(t, entry.type))
 
 
-@condition("acquires", provides=("callee", "callee_text", "release", "releases_by", "resource_id") + _BINDING)
+@condition("acquires", provides=("callee", "callee_text", "release", "releases_by", "resource_id", "not_fixable")
+           + _BINDING)
 def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     """The call returns a catalogue resource of this rule, bound to a local (or discarded)."""
     call = m.node
@@ -95,7 +127,7 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     got = acquired(pass_, call, m.file)
     if got is None:
         return False
-    entry, name, results = got
+    entry, name, results, why = got
     if entry.id not in p.resources if p.resources else entry.rule != m.rule.id:
         return False
     m.callee, m.callee_text = name, P.text(call.child_by_field_name("function"))
@@ -109,6 +141,7 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     m.release = "" if entry.by_call else entry.release[0]
     m.releases_by = entry.release
     m.resource_id = entry.id
+    m.not_fixable = why
     return True
 
 
@@ -167,7 +200,8 @@ def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
         return False
     t = v.type
     if t == "call_expression":
-        return acquired(pass_, v, f, rv) is not None
+        got = acquired(pass_, v, f, rv)
+        return got is not None and got[3] is None
     if t == "unary_expression":
         return P.text(v.child_by_field_name("operator")) == "&" and \
             _fresh(pass_, rv, f, v.child_by_field_name("operand"), decl, depth + 1)

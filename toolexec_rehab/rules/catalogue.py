@@ -43,6 +43,17 @@ class Resource:
     doc: str = ""
     path: str = ""  # the file it came from
 
+    def lists(self, name: str | None) -> bool:
+        """`name` is one of the calls known to hand over a new one (`acquire`: names or
+        fnmatch patterns)."""
+        if not name:
+            return False
+        if name in self.acquire:
+            return True
+        from fnmatch import fnmatchcase
+
+        return any(("*" in p or "?" in p or "[" in p) and fnmatchcase(name, p) for p in self.acquire)
+
     @property
     def by_call(self) -> bool:
         return self.release == ("call",)

@@ -112,14 +112,14 @@ def cond_callee(pass_: Pass, m: Match, p: CalleeParams) -> bool:
 
 @condition("resource", provides=("type", "close", "rename", "stmt", "acquisition", "function", "err",
                                  "var", "handle", "discarded", "always_leaks", "releases_by", "release",
-                                 "resource_id"))
+                                 "resource_id", "not_fixable"))
 def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     """The call's result is bound to a local variable by `x, err := call` / `x, err = call`
     (or discarded: `call()` as a statement, `_ = call()`)."""
     call = m.node
     parent = call.parent
     m.type, m.close, m.rename, m.releases_by = p.type, p.close, None, ("Close",)
-    m.release, m.resource_id = ("" if p.close == "call" else "Close"), None
+    m.release, m.resource_id, m.not_fixable = ("" if p.close == "call" else "Close"), None, None
     if parent is not None and parent.type == "expression_statement":
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None
@@ -219,7 +219,7 @@ def fresh_name(rv, base: str, fn, f) -> str:
 # ------------------------------------------------------------------ leaks
 
 @condition("leaks", requires=("var", "handle", "err", "stmt", "function", "close", "discarded", "always_leaks",
-                             "releases_by", "release", "resource_id"),
+                             "releases_by", "release", "resource_id", "not_fixable"),
            provides=("flow", "fixable", "why_no_fix", "leak_lines", "loop_last"))
 def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     """Some path from the acquisition leaves the resource unreleased (path analysis: flow.py)."""
@@ -247,6 +247,8 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
             # runs for the life of the process, files that the GC's finalizers would have
             # closed stay open until the descriptors run out. Not a patch a build may make.
             why = "acquired in a loop, and not every path reaches the end of the iteration"
+    if why is None and m.not_fixable:
+        why = m.not_fixable
     if why is None and not _idempotent(pass_, m) and _released_in_place(analysis, m.function):
         # the fix would release it a second time on the paths that already do
         why = (f"{m.handle}.{m.release}() is called on another path, and releasing it twice is not known "
@@ -324,6 +326,13 @@ def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) ->
     if err != "_" and nxt is not None and flow._is_errcheck(nxt) and not flow.out.errcheck_negated and \
             nxt.child_by_field_name("alternative") is None and flow._terminates(nxt.child_by_field_name("consequence")):
         m.errcheck, m.fixable, m.why_no_fix = nxt, True, None
+        if not _nil_on_error(pass_, m, acq):
+            # moving the defer past the check skips it on the error path: right only when the
+            # value is then nil (or already released), as the catalogue's acquire calls promise
+            m.fixable = False
+            m.why_no_fix = (f"{P.text(_rhs_call(acq).child_by_field_name('function')) if _rhs_call(acq) else 'the call'} "
+                            "is not known to return a nil value with its error (a partial result would then "
+                            "leak): the catalogue's acquire calls are")
         return True
     if not _defers_a_release(pass_, call) or not _error_result(pass_, m, acq, err):
         return False
@@ -333,6 +342,30 @@ def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) ->
     else:
         m.why_no_fix = f"{err} is not checked (with a return) right after the call: there is no check to move the defer after"
     return True
+
+
+def _rhs_call(acq):
+    rhs = P.named_children(acq.child_by_field_name("right"))
+    return rhs[0] if len(rhs) == 1 and rhs[0].type == "call_expression" else None
+
+
+def _nil_on_error(pass_: Pass, m: Match, acq) -> bool:
+    """The acquisition is a call of the standard library or one the catalogue lists (os.Open,
+    db.Query, http.Get, a RoundTripper's RoundTrip...): by convention its value is nil, or
+    already released, when it returns an error. A function of the module or of another
+    dependency may return a partial result with its error, which the defer released."""
+    from .acquire import acquired
+
+    call = _rhs_call(acq)
+    c = pass_.resolver.callee(call, m.file) if call is not None else None
+    if c is None:
+        return False
+    kind, qual, _ = c
+    pkg = qual if kind == "func" else (qual or "").lstrip("*").rpartition(".")[0]
+    if pkg and "." not in pkg.split("/", 1)[0] and pass_.api.has_package(pkg):
+        return True  # the standard library
+    got = acquired(pass_, call, m.file) if pass_.catalogue is not None else None
+    return got is not None and got[0].lists(got[1])
 
 
 def _defers_a_release(pass_: Pass, call) -> bool:

@@ -80,6 +80,7 @@ class Match:
     release: str = "Close"  # the method a fix calls to release it ("" for a func value: cancel())
     releases_by: tuple[str, ...] = ("Close",)  # the methods that release it (Commit or Rollback)
     resource_id: str | None = None  # its catalogue entry
+    not_fixable: str | None = None  # why a build may not release it, known when it is acquired
 
     # --- the path analysis (leaks)
     flow: FlowResult | None = None  # leaks, transfers (escapes), the error check, in_loop

@@ -39,7 +39,7 @@ from tree_sitter import Node
 
 from ..golang import parse as P
 from ..golang.package import GoFile
-from ..golang.types import Binding, Resolver, strip_ptr
+from ..golang.types import Binding, Resolver
 from . import ownership_syntax as S
 
 # What calls do with a carrier they are given (CONSUMES: use it only while they run and
@@ -62,10 +62,11 @@ _SQL_CTX = ("database/sql.DB.", "database/sql.Conn.", "database/sql.Tx.", "datab
 # stored in a context by someone else is not affected by cancelling the context.
 PLAIN_METHODS = frozenset({"context.Context.Value"})
 
-# Types whose values carry no resource: data, errors, descriptions.
+# Types whose values carry no resource: data, errors, descriptions (not uintptr: f.Fd() is
+# the descriptor itself, closed with the file).
 _PLAIN_BASIC = frozenset({
     "bool", "string", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16",
-    "uint32", "uint64", "uintptr", "float32", "float64", "complex64", "complex128", "byte",
+    "uint32", "uint64", "float32", "float64", "complex64", "complex128", "byte",
     "rune", "error", "struct{}",
 })
 _PLAIN_NAMED = frozenset({
@@ -306,9 +307,8 @@ class Ownership:
         if plain(t):
             return  # resp.StatusCode, resp.Header
         base = self.rv.type_of(e, self.f)
-        if t is not None and base is not None and self.rv.api.has_type(strip_ptr(base)) and \
-                self.rv.api.field_type(strip_ptr(base), field) is not None and not S.carrying_field(base, field):
-            return  # a field of a std struct that does not hold the resource (resp.Request, resp.TLS)
+        if t is not None and base is not None and S.descriptive_field(base, field):
+            return  # a field of a response or request that does not hold the resource (resp.Request, resp.TLS)
         if t is None and S.is_method(self.rv, base, field):
             through = self._via(f"the method value {P.text(p)}", p, through)
         self._follow(p, through)

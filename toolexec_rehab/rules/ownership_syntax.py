@@ -151,9 +151,12 @@ def is_method(rv: Resolver, base: str | None, name: str) -> bool:
     return rv.api.method_results(base, name) is not None or rv.api.method_results(strip_ptr(base), name) is not None
 
 
-def carrying_field(base: str, field: str) -> bool:
-    """Fields of std structs that hold the resource itself."""
-    return (strip_ptr(base), field) in {("net/http.Response", "Body"), ("net/http.Request", "Body")}
+def descriptive_field(base: str, field: str) -> bool:
+    """A field of an *http.Response or *http.Request other than Body: it describes the
+    exchange and does not hold the body's connection (resp.Request, resp.TLS, resp.Header).
+    Every other field of a carrier, of any type that is not plain data, is followed: a
+    ticker's C, a zip.ReadCloser's File and Reader carry what Stop or Close ends."""
+    return strip_ptr(base) in ("net/http.Response", "net/http.Request") and field != "Body"
 
 
 def module_decl(rv: Resolver, callee) -> tuple[Resolver, Node] | None:
