@@ -2,7 +2,9 @@
 //
 // Queries: "numbers N" (or "numbers ?" with one int argument) yields the rows
 // 1..N in one column "n"; "noop" executes and affects nothing; anything else
-// fails. Counts are kept per data source name, so every shape opens its own.
+// fails. Transactions begin, commit and roll back without doing anything but
+// being counted. Counts are kept per data source name, so every shape opens its
+// own.
 package fakedb
 
 import (
@@ -21,9 +23,11 @@ import (
 // DriverName is the name the driver is registered under.
 const DriverName = "behaviourdb"
 
-// Counts holds the driver objects of one data source that are open right now.
+// Counts holds the driver objects of one data source that are open right now,
+// and how many of its transactions the driver saw committed and rolled back.
 type Counts struct {
-	Conns, Stmts, Rows atomic.Int64
+	Conns, Stmts, Rows, Txs atomic.Int64
+	Commits, Rollbacks      atomic.Int64
 }
 
 var (
@@ -145,8 +149,27 @@ func (c *conn) Close() error {
 }
 
 func (c *conn) Begin() (driver.Tx, error) {
-	return nil, errors.New("fakedb: no transactions")
+	c.counts.Txs.Add(1)
+	return &tx{counts: c.counts}, nil
 }
+
+type tx struct {
+	counts *Counts
+	done   bool
+}
+
+func (t *tx) end(n *atomic.Int64) error {
+	if t.done {
+		return errors.New("fakedb: transaction already ended")
+	}
+	t.done = true
+	t.counts.Txs.Add(-1)
+	n.Add(1)
+	return nil
+}
+
+func (t *tx) Commit() error   { return t.end(&t.counts.Commits) }
+func (t *tx) Rollback() error { return t.end(&t.counts.Rollbacks) }
 
 func (c *conn) QueryContext(_ context.Context, s string, args []driver.NamedValue) (driver.Rows, error) {
 	q, err := parse(s)
