@@ -63,6 +63,7 @@ class Resolver:
         self._closure: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._calls: dict[tuple, object] = {}  # ("c"|"r", call node id) -> callee / results
         self._fields: dict[tuple[str, str], str | None] = {}  # (type, field) -> field type
+        self._scoped: dict[tuple, Binding | None] = {}  # lookup's memo (see there)
         self._fieldmap: dict[int, dict[str, Node]] = {}  # struct type spec id -> field name -> type node
         self._embeds: dict[int, list[str]] = {}  # type spec id -> embedded types
 
@@ -112,15 +113,36 @@ class Resolver:
         """The declaration `name` refers to at `at`: the scopes from the innermost out (each
         ancestor that opens one has a `_scope_*` method in _SCOPES, keyed by node type; `child`
         is the ancestor's child on the way up, which decides what is already in scope), then
-        the package, the file's imports and the universe."""
+        the package, the file's imports and the universe.
+
+        Memoized by where the walk starts to depend on more than the name: the innermost scope
+        and, for a statement list, how many of its declarations of `name` come before (the
+        same for every identifier between two of them), else the child on the way up."""
         child = at
         for anc in P.ancestors(at):
+            scope = _SCOPES.get(anc.type)
+            if scope is not None:
+                if anc.type == "statement_list":
+                    decls = self._block_decls(anc, file).get(name) or ()
+                    key = (name, anc.id, sum(1 for end, _ in decls if end <= child.start_byte))
+                else:
+                    key = (name, anc.id, child.id)
+                if key not in self._scoped:
+                    self._scoped[key] = self._walk(name, anc, child, file)
+                return self._scoped[key]
+            child = anc
+        return self._lookup_package_level(name, file)
+
+    def _walk(self, name: str, first: Node, child: Node, file: GoFile) -> Binding | None:
+        """lookup's walk, from the scope `first` (reached through `child`) outwards."""
+        anc = first
+        while anc is not None:
             scope = _SCOPES.get(anc.type)
             if scope is not None:
                 b = scope(self, anc, child, name, file)
                 if b is not None:
                     return b
-            child = anc
+            child, anc = anc, anc.parent
         return self._lookup_package_level(name, file)
 
     def _scope_block(self, anc: Node, child: Node, name: str, file: GoFile) -> Binding | None:

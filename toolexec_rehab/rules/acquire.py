@@ -60,11 +60,12 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
     rv = rv or pass_.resolver
     name = rv.callee_name(call, f)
     results = rv.call_results(call, f)
+    reach: dict[str, tuple] = {}  # result type -> (itself and its alias targets, what it embeds)
     for entry in cat.resources:
         if name is not None and name in entry.not_acquired_by:
             continue
         listed = entry.lists(name)
-        if not listed and not _typed(rv, entry, results):
+        if not listed and not _typed(rv, entry, results, reach):
             continue
         why = None
         own = _module_decl(rv, call, f)
@@ -110,11 +111,23 @@ def _gate(pass_: Pass, node, f, rule_id: str, p: AcquiresParams) -> bool:
 GATES["acquires"] = _gate
 
 
-def _typed(rv, entry: Resource, results) -> bool:
+def _typed(rv, entry: Resource, results, reach: dict | None = None) -> bool:
+    """The result that holds the entry's resource has its type, an alias of it, or embeds it
+    (Resolver.embeds, with the type's closure computed once per call in `reach`)."""
     if not results or entry.result >= len(results):
         return False
     t = results[entry.result]
-    return t is not None and (t == entry.type or t in entry.embedded_by or rv.embeds(t, entry.type))
+    if t is None:
+        return False
+    if t == entry.type or t in entry.embedded_by:
+        return True
+    if reach is None:
+        return rv.embeds(t, entry.type)
+    if t not in reach:
+        reach[t] = rv.embedded_closure(t) if not t.startswith("**") else (frozenset(), frozenset())
+    same, embedded = reach[t]
+    target = entry.type
+    return (t.startswith("*") == target.startswith("*") and target in same) or target.lstrip("*") in embedded
 
 
 @condition("acquires", provides=("callee", "callee_text", "release", "releases_by", "resource_id", "not_fixable")

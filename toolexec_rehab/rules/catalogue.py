@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..errors import RuleError
 
@@ -46,13 +47,7 @@ class Resource:
     def lists(self, name: str | None) -> bool:
         """`name` is one of the calls known to hand over a new one (`acquire`: names or
         fnmatch patterns)."""
-        if not name:
-            return False
-        if name in self.acquire:
-            return True
-        from fnmatch import fnmatchcase
-
-        return any(("*" in p or "?" in p or "[" in p) and fnmatchcase(name, p) for p in self.acquire)
+        return bool(name) and _matches(self.acquire, name)
 
     @property
     def by_call(self) -> bool:
@@ -89,6 +84,17 @@ class Catalogue:
                 if s not in seen:
                     seen.append(s)
         return seen
+
+
+@lru_cache(maxsize=8192)
+def _matches(patterns: tuple[str, ...], name: str) -> bool:
+    """`name` is one of the names or matches one of the fnmatch patterns (memoized: every
+    call of every package is asked about every entry)."""
+    if name in patterns:
+        return True
+    from fnmatch import fnmatchcase
+
+    return any(("*" in p or "?" in p or "[" in p) and fnmatchcase(name, p) for p in patterns)
 
 
 # ------------------------------------------------------------------ validation
