@@ -64,6 +64,7 @@ class Resolver:
         self._calls: dict[tuple, object] = {}  # ("c"|"r", call node id) -> callee / results
         self._fields: dict[tuple[str, str], str | None] = {}  # (type, field) -> field type
         self._scoped: dict[tuple, Binding | None] = {}  # lookup's memo (see there)
+        self._idents: dict[int, Binding | None] = {}  # identifier node id -> binding
         self._fieldmap: dict[int, dict[str, Node]] = {}  # struct type spec id -> field name -> type node
         self._embeds: dict[int, list[str]] = {}  # type spec id -> embedded types
 
@@ -269,7 +270,12 @@ class Resolver:
         return names
 
     def resolve(self, ident: Node, file: GoFile) -> Binding | None:
-        return self.lookup(P.text(ident), ident, file)
+        """The binding of an identifier node (memoized per node: the callee, its operand's type
+        and the path analysis ask about the same identifiers)."""
+        key = ident.id
+        if key not in self._idents:
+            self._idents[key] = self.lookup(P.text(ident), ident, file)
+        return self._idents[key]
 
     # ---------------------------------------------------------------- types
     def type_from_node(self, tnode: Node | None, file: GoFile) -> str | None:

@@ -61,10 +61,11 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
     name = rv.callee_name(call, f)
     results = rv.call_results(call, f)
     reach: dict[str, tuple] = {}  # result type -> (itself and its alias targets, what it embeds)
-    for entry in cat.resources:
+    listing = cat.listing(name)
+    for entry in _candidates(cat, listing, results):
         if name is not None and name in entry.not_acquired_by:
             continue
-        listed = entry.lists(name)
+        listed = entry in listing
         if not listed and not _typed(rv, entry, results, reach):
             continue
         why = None
@@ -79,6 +80,18 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
         memo[key] = (entry, name, results, why)
         break
     return memo[key]
+
+
+def _candidates(cat, listing, results):
+    """The entries a call may acquire: those that list it, and those whose resource's result
+    position holds a named type (a builtin, a slice, a map, a func: none). In catalogue
+    order, which decides between two entries."""
+    if not results and not listing:
+        return ()
+    named = {i for i, t in enumerate(results or ()) if t and "." in t and not t.startswith(("[", "map[", "func("))}
+    if not named and not listing:
+        return ()
+    return [e for e in cat.resources if e in listing or e.result in named]
 
 
 def _overrides(rv, entry: Resource, results) -> str | None:

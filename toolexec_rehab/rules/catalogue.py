@@ -67,12 +67,23 @@ class Resource:
 class Catalogue:
     resources: tuple[Resource, ...]
     calls: dict[str, frozenset[str]] = field(default_factory=dict)
+    _listing: dict = field(default_factory=dict, compare=False, repr=False)  # listing()'s memo
 
     def for_rule(self, rule_id: str) -> list[Resource]:
         return [r for r in self.resources if r.rule == rule_id]
 
     def rules(self) -> set[str]:
         return {r.rule for r in self.resources}
+
+    def listing(self, name: str | None) -> tuple[Resource, ...]:
+        """The entries whose `acquire` names the call (memoized per name)."""
+        if not name:
+            return ()
+        memo = self._listing
+        got = memo.get(name)
+        if got is None:
+            got = memo[name] = tuple(r for r in self.resources if r.lists(name))
+        return got
 
     def call_set(self, kind: str) -> frozenset[str]:
         return self.calls.get(kind, frozenset())
