@@ -614,7 +614,15 @@ class Resolver:
         return owner.embedded(spec, owner.pkg.file_for(spec))
 
     def _decl_results(self, decl: Node) -> list[str] | None:
-        """Result types of a function or method declaration, or of an interface's method."""
+        """Result types of a function or method declaration, or of an interface's method
+        (memoized per declaration)."""
+        key = ("d", decl.id)
+        if key not in self._calls:
+            self._calls[key] = self._decl_results_of(decl)
+        got = self._calls[key]
+        return list(got) if got is not None else None
+
+    def _decl_results_of(self, decl: Node) -> list[str] | None:
         f = self.pkg.file_for(decl)
         res = decl.child_by_field_name("result")
         if res is None:
