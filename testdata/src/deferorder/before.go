@@ -44,7 +44,7 @@ func queryRows(db *sql.DB) int {
 		log.Fatal(err)
 	}
 	n := 0
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		n++
 	}
 	return n

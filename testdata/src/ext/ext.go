@@ -5,7 +5,7 @@ import "database/sql"
 
 // ConsumeRows drains and closes r.
 func ConsumeRows(r *sql.Rows) {
-	for r.Next() {
+	for r.Next() { // want "rows-err-not-checked"
 	}
 	_ = r.Close()
 }

@@ -17,7 +17,7 @@ func rangeRows(db *sql.DB, queries []string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 			n++
 		}
 	}
@@ -105,7 +105,7 @@ func innerBreak(db *sql.DB, queries []string, max int) error {
 			return err
 		}
 		seen := 0
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 			seen++
 			if seen >= max {
 				break

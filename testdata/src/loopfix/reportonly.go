@@ -62,7 +62,7 @@ func scanReturnLeaves(db *sql.DB, queries []string) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 			var id int
 			if err := rows.Scan(&id); err != nil {
 				return nil, err

@@ -14,7 +14,7 @@ func handlerClosureLeaks(db *sql.DB) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 		}
 		w.WriteHeader(http.StatusOK)
 	}

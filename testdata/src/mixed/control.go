@@ -143,7 +143,7 @@ func acquiredInsideIf(db *sql.DB, enabled bool) error {
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 func ignoredQueryError(db *sql.DB) int {
 	rows, _ := db.Query("SELECT 1") // want "rows-not-closed"
 	n := 0
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		n++
 	}
 	return n

@@ -25,7 +25,7 @@ func explicitCloseAllPaths(db *sql.DB) (int, error) {
 		return 0, err
 	}
 	total := 0
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		var n int
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()
@@ -87,7 +87,7 @@ func errAssignClose(db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 	}
 	err = rows.Close()
 	return err
@@ -99,7 +99,7 @@ func returnClose(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 	}
 	return rows.Close()
 }
@@ -153,7 +153,7 @@ func breakThenClose(db *sql.DB, max int) error {
 		return err
 	}
 	n := 0
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		n++
 		if n >= max {
 			break

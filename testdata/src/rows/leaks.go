@@ -15,7 +15,7 @@ func neverClosed(db *sql.DB) ([]int, error) {
 		return nil, err
 	}
 	var ids []int
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		var id int
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
@@ -32,7 +32,7 @@ func closedOnlyOnHappyPath(db *sql.DB) (int, error) {
 		return 0, err
 	}
 	total := 0
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		var n int
 		if err := rows.Scan(&n); err != nil {
 			return 0, err
@@ -86,7 +86,7 @@ func closedInsideLoopBody(db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 		rows.Close()
 	}
 	return nil
@@ -109,7 +109,7 @@ func assignNotDefine(db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 	}
 	return nil
 }
@@ -146,7 +146,7 @@ func passedToNonClosingHelper(db *sql.DB) (int, error) {
 
 func countRows(r *sql.Rows) int {
 	n := 0
-	for r.Next() {
+	for r.Next() { // want "rows-err-not-checked"
 		n++
 	}
 	return n

@@ -21,7 +21,7 @@ func queryInForLoopLeaks(db *sql.DB, n int) {
 		if err != nil {
 			continue
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 		}
 	}
 }
@@ -51,7 +51,7 @@ func queryInLoopClosed(db *sql.DB, queries []string) error {
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 		}
 		if err := rows.Close(); err != nil {
 			return err

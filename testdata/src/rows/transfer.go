@@ -89,7 +89,7 @@ func closedByGoroutine(db *sql.DB, done chan<- int) error {
 	go func() {
 		defer rows.Close()
 		n := 0
-		for rows.Next() {
+		for rows.Next() { // want "rows-err-not-checked"
 			n++
 		}
 		done <- n
@@ -107,7 +107,7 @@ func passedToClosingHelper(db *sql.DB) error {
 }
 
 func drainAndClose(r *sql.Rows) error {
-	for r.Next() {
+	for r.Next() { // want "rows-err-not-checked"
 	}
 	return r.Close()
 }

@@ -87,7 +87,7 @@ func rowsAndStmtClose(db *sql.DB) error {
 		stmt.Close()
 		return err
 	}
-	for rows.Next() {
+	for rows.Next() { // want "rows-err-not-checked"
 	}
 	rows.Close()
 	stmt.Close()
