@@ -51,7 +51,7 @@ class _Canon:
         inner = _Canon(self.own, self.names, self.file, tps)
         return inner, [inner.type(d.child_by_field_name("type")) for d in names]
 
-    def type(self, n: Node | None) -> str:  # noqa: C901 - one arm per type syntax
+    def type(self, n: Node | None) -> str:
         if n is None:
             return "?"
         t = n.type
@@ -79,6 +79,10 @@ class _Canon:
         if t == "generic_type":
             args = [self.type(a) for a in P.named_children(n.child_by_field_name("type_arguments"))]
             return f"{self.type(n.child_by_field_name('type'))}[{', '.join(args)}]"
+        return self._composite(n, t)
+
+    def _composite(self, n: Node, t: str) -> str:
+        """Slices, arrays, maps, channels, funcs and interfaces (anything else: its text)."""
         if t == "slice_type":
             return "[]" + self.type(n.child_by_field_name("element"))
         if t == "array_type":
