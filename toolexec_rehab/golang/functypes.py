@@ -23,6 +23,16 @@ def func_results(t: str | None) -> list[str] | None:
     return [rest]
 
 
+def key_type(t: str | None) -> str | None:
+    """The type of `k` in `for k := range x` for a map, slice, array or string type `t`."""
+    if not t:
+        return None
+    if t.startswith("map["):
+        j = matching_bracket(t, 3)
+        return t[4:j] if j > 0 else None
+    return "int" if t.startswith("[") or t == "string" else None
+
+
 def elem_type(t: str | None) -> str | None:
     """The type of `x[i]` for a map, slice or array type `t`."""
     if not t:

@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from . import parse as P
 from .embedding import Embedding, strip_ptr  # strip_ptr: re-exported
-from .functypes import elem_type, func_results
+from .functypes import elem_type, func_results, key_type
 from .package import GoFile, Package, receiver_type_name
 from .stdapi import StdAPI
 
@@ -41,8 +41,6 @@ class Binding:
     @property
     def is_package_level(self) -> bool:
         return self.kind in ("pkgvar", "func", "type", "const")
-
-
 
 
 _MODULE_PACKAGES: dict[str, "Resolver | None"] = {}
@@ -337,12 +335,7 @@ class Resolver(Embedding):
             return self._nth_value_type(values, b.index, f)
         if n.type == "range_clause":  # `for i, v := range xs`: the index (or key), the element
             over = self.type_of(n.child_by_field_name("right"), f)
-            if over is None:
-                return None
-            if b.index == 1:
-                return elem_type(over)
-            return over[4:over.index("]")] if over.startswith("map[") and "]" in over else \
-                "int" if over.startswith("[") or over == "string" else None
+            return elem_type(over) if b.index == 1 else key_type(over)
         return None
 
     def _nth_value_type(self, values: list[Node], i: int, f: GoFile) -> str | None:

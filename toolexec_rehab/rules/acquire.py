@@ -17,26 +17,20 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from ..golang import parse as P
-from .conditions import GATES, cond_resource, condition
+from ..golang.package import default_import_name, enclosing_function
+from . import ownership_syntax as S
+from .conditions import CONDITIONS, GATES, cond_resource, condition
 
 if TYPE_CHECKING:
     from .catalogue import Resource
     from .context import Match, Pass
     from .params import AcquiresParams
 
-_BINDING = ("type", "close", "rename", "stmt", "acquisition", "function", "err", "var", "handle",
-            "discarded", "always_leaks")
-
-
 def short_type(t: str) -> str:
     """`*sql.Rows` for `*database/sql.Rows` (messages)."""
     stars = t[: len(t) - len(t.lstrip("*"))]
-    bare = t.lstrip("*")
-    path, _, name = bare.rpartition(".")
-    pkg = path.rsplit("/", 1)[-1]
-    if len(pkg) > 1 and pkg[0] == "v" and pkg[1:].isdigit() and "/" in path:
-        pkg = path.rsplit("/", 2)[-2]
-    return f"{stars}{pkg}.{name}" if path else t
+    path, _, name = t.lstrip("*").rpartition(".")
+    return f"{stars}{default_import_name(path)}.{name}" if path else t
 
 
 def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list | None, str | None] | None:
@@ -60,16 +54,15 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
     rv = rv or pass_.resolver
     name = rv.callee_name(call, f)
     results = rv.call_results(call, f)
-    reach: dict[str, tuple] = {}  # result type -> (itself and its alias targets, what it embeds)
     listing = cat.listing(name)
     for entry in _candidates(cat, listing, results):
         if name is not None and name in entry.not_acquired_by:
             continue
         listed = entry in listing
-        if not listed and not _typed(rv, entry, results, reach):
+        if not listed and not _typed(rv, entry, results):
             continue
         why = None
-        own = _module_decl(rv, call, f)
+        own = S.module_decl(rv, rv.callee(call, f))
         if own is not None:
             if not _hands_over(pass_, *own, entry.result):
                 break  # a function of this module that hands out a resource it keeps
@@ -124,27 +117,12 @@ def _gate(pass_: Pass, node, f, rule_id: str, p: AcquiresParams) -> bool:
 GATES["acquires"] = _gate
 
 
-def _typed(rv, entry: Resource, results, reach: dict | None = None) -> bool:
-    """The result that holds the entry's resource has its type, an alias of it, or embeds it
-    (Resolver.embeds, with the type's closure computed once per call in `reach`)."""
-    if not results or entry.result >= len(results):
-        return False
-    t = results[entry.result]
-    if t is None:
-        return False
-    if t == entry.type or t in entry.embedded_by:
-        return True
-    if reach is None:
-        return rv.embeds(t, entry.type)
-    if t not in reach:
-        reach[t] = rv.embedded_closure(t) if not t.startswith("**") else (frozenset(), frozenset())
-    same, embedded = reach[t]
-    target = entry.type
-    return (t.startswith("*") == target.startswith("*") and target in same) or target.lstrip("*") in embedded
+def _typed(rv, entry: Resource, results) -> bool:
+    """The result that holds the entry's resource has its type, an alias of it, or embeds it."""
+    return bool(results) and entry.result < len(results) and entry.has_type(results[entry.result], rv)
 
 
-@condition("acquires", provides=("callee", "callee_text", "release", "releases_by", "resource_id", "not_fixable")
-           + _BINDING)
+@condition("acquires", provides=("callee", "callee_text", *CONDITIONS["resource"].provides))
 def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     """The call returns a catalogue resource of this rule, bound to a local (or discarded)."""
     call = m.node
@@ -171,31 +149,13 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     return True
 
 
-def _module_decl(rv, call, f):
-    """(resolver of its package, declaration) when the call's target is a function or method
-    of the main module (this package or another of the module), else None."""
-    c = rv.callee(call, f)
-    if c is None:
-        return None
-    kind, qual, name = c
-    if kind == "func":
-        owner = rv if qual == "" else rv.module_package(qual)
-        decl = owner.pkg.funcs.get(name) if owner is not None else None
-    elif kind == "method" and qual:
-        owner, tname = rv._split(qual.lstrip("*"))
-        decl = owner.pkg.methods.get((tname, name)) if owner is not None else None
-    else:
-        return None
-    return (owner, decl) if decl is not None else None
-
-
 def _hands_over(pass_: Pass, rv, decl, index: int) -> bool:
     """Each return of the function gives, at `index`, a value it made: the result of a call
     that acquires one (judged in its turn), a composite literal made of such values, or a
     local bound to one; nil on some paths. A function that only ever returns nil, or returns
     a field, a parameter, a global or a map element, hands nothing over."""
     body = decl.child_by_field_name("body")
-    rets = [n for n in P.descendants(body) if n.type == "return_statement" and _own_return(n, decl)]
+    rets = [n for n in P.descendants(body) if n.type == "return_statement" and enclosing_function(n) == decl]
     made = False
     f = rv.pkg.file_for(decl)
     for r in rets:
@@ -209,15 +169,6 @@ def _hands_over(pass_: Pass, rv, decl, index: int) -> bool:
             return False
         made = True
     return made
-
-
-def _own_return(ret, decl) -> bool:
-    for a in P.ancestors(ret):
-        if a.type == "func_literal":
-            return False
-        if a == decl:
-            return True
-    return False
 
 
 def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
@@ -256,7 +207,7 @@ def _is_resource(pass_: Pass, rv, t: str | None) -> bool:
     """t is (or may be: unknown) a type of the catalogue."""
     if t is None:
         return True
-    return any(_typed(rv, e, [t] * (e.result + 1)) for e in pass_.catalogue.resources)
+    return any(e.has_type(t, rv) for e in pass_.catalogue.resources)
 
 
 def _bound_to(name: str, decl):

@@ -44,6 +44,13 @@ class Resource:
     doc: str = ""
     path: str = ""  # the file it came from
 
+    def has_type(self, t: str | None, rv=None) -> bool:
+        """A value of type t is one of these: the type itself, one it is known to be embedded
+        by, or (with a resolver, types.Resolver.embeds) an alias of it or a type embedding it."""
+        if t is None:
+            return False
+        return t == self.type or t in self.embedded_by or (rv is not None and rv.embeds(t, self.type))
+
     def lists(self, name: str | None) -> bool:
         """`name` is one of the calls known to hand over a new one (`acquire`: names or
         fnmatch patterns)."""
@@ -68,6 +75,9 @@ class Catalogue:
     resources: tuple[Resource, ...]
     calls: dict[str, frozenset[str]] = field(default_factory=dict)
     _listing: dict = field(default_factory=dict, compare=False, repr=False)  # listing()'s memo
+
+    def entry(self, rid: str | None) -> Resource | None:
+        return next((r for r in self.resources if r.id == rid), None)
 
     def for_rule(self, rule_id: str) -> list[Resource]:
         return [r for r in self.resources if r.rule == rule_id]

@@ -261,7 +261,7 @@ def _idempotent(pass_: Pass, m: Match) -> bool:
     returns an error and does nothing), and catalogue entries that say so."""
     if m.resource_id is None or pass_.catalogue is None:
         return True
-    entry = next((r for r in pass_.catalogue.resources if r.id == m.resource_id), None)
+    entry = pass_.catalogue.entry(m.resource_id)
     return entry is None or entry.idempotent
 
 

@@ -30,26 +30,27 @@ def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) ->
     if around is None:
         return False
     acq, nxt = around
-    names = _assigned_pair(acq, allow_blank_err=True)
+    names = _assigned_pair(acq)
     call = next((c for c in d.named_children if c.type == "call_expression"), None)
     if names is None or call is None or _selector_root(call) != names[0]:
         return False
     x, err = names
     m.var, m.err, m.stmt, m.acquisition, m.defer_stmt = x, err, acq, acq, d
     m.deferred, m.handle = P.text(call), x
+    rhs = _rhs_call(acq)
     flow = Flow(Resource(x, x, err, acq, enclosing_function(d)), pass_.resolver, m.file)
     if err != "_" and nxt is not None and flow._is_errcheck(nxt) and not flow.out.errcheck_negated and \
             nxt.child_by_field_name("alternative") is None and flow._terminates(nxt.child_by_field_name("consequence")):
         m.errcheck, m.fixable, m.why_no_fix = nxt, True, None
-        if not _nil_on_error(pass_, m, acq):
+        if not _nil_on_error(pass_, m, rhs):
             # moving the defer past the check skips it on the error path: right only when the
             # value is then nil (or already released), as the catalogue's acquire calls promise
             m.fixable = False
-            m.why_no_fix = (f"{P.text(_rhs_call(acq).child_by_field_name('function')) if _rhs_call(acq) else 'the call'} "
+            m.why_no_fix = (f"{P.text(rhs.child_by_field_name('function')) if rhs is not None else 'the call'} "
                             "is not known to return a nil value with its error (a partial result would then "
                             "leak): the catalogue's acquire calls are")
         return True
-    if not _defers_a_release(pass_, call) or not _error_result(pass_, m, acq, err):
+    if not _defers_a_release(pass_, call) or not _error_result(pass_, m, rhs, err):
         return False
     m.errcheck, m.fixable = None, False
     if err == "_":
@@ -60,18 +61,18 @@ def cond_defer_before_check(pass_: Pass, m: Match, p: DeferBeforeCheckParams) ->
 
 
 def _rhs_call(acq):
+    """The call of `x, err := call` (None for any other right-hand side)."""
     rhs = P.named_children(acq.child_by_field_name("right"))
     return rhs[0] if len(rhs) == 1 and rhs[0].type == "call_expression" else None
 
 
-def _nil_on_error(pass_: Pass, m: Match, acq) -> bool:
+def _nil_on_error(pass_: Pass, m: Match, call) -> bool:
     """The acquisition is a call of the standard library or one the catalogue lists (os.Open,
     db.Query, http.Get, a RoundTripper's RoundTrip...): by convention its value is nil, or
     already released, when it returns an error. A function of the module or of another
     dependency may return a partial result with its error, which the defer released."""
     from .acquire import acquired
 
-    call = _rhs_call(acq)
     c = pass_.resolver.callee(call, m.file) if call is not None else None
     if c is None:
         return False
@@ -95,13 +96,12 @@ def _defers_a_release(pass_: Pass, call) -> bool:
     return any(name in r.release for r in cat.resources)
 
 
-def _error_result(pass_: Pass, m: Match, acq, err: str) -> bool:
-    """The statement's last result is an error (by its type; a blank or untyped one by the
-    call's results)."""
-    rhs = P.named_children(acq.child_by_field_name("right"))
-    if len(rhs) != 1 or rhs[0].type != "call_expression":
+def _error_result(pass_: Pass, m: Match, call, err: str) -> bool:
+    """The call's last result is an error (by its type; when its results are unknown, by the
+    name it is bound to)."""
+    if call is None:
         return False
-    res = pass_.resolver.call_results(rhs[0], m.file)
+    res = pass_.resolver.call_results(call, m.file)
     if res:
         return res[-1] == "error"
     return err != "_" and (err == "err" or err.endswith(("Err", "err")))
@@ -118,13 +118,12 @@ def _statement_neighbours(d):
     return sib[i - 1], (sib[i + 1] if i + 1 < len(sib) else None)
 
 
-def _assigned_pair(acq, allow_blank_err: bool = False) -> tuple[str, str] | None:
-    """(x, err) of `x, ..., err := ...` / `x, ..., err = ...`, x not `_` (err `_` only when
-    allowed)."""
+def _assigned_pair(acq) -> tuple[str, str] | None:
+    """(x, err) of `x, ..., err := ...` / `x, ..., err = ...`, x not `_` (err may be)."""
     if acq.type not in ("short_var_declaration", "assignment_statement"):
         return None
     lhs = [P.text(n) for n in P.named_children(acq.child_by_field_name("left"))]
-    if len(lhs) < 2 or (lhs[-1] == "_" and not allow_blank_err) or lhs[0] == "_":
+    if len(lhs) < 2 or lhs[0] == "_":
         return None
     return lhs[0], lhs[-1]
 

@@ -93,7 +93,7 @@ def _release_error(m: Match) -> bool:
         return True
     from .catalogue import current
 
-    entry = next((r for r in current().resources if r.id == m.resource_id), None)
+    entry = current().entry(m.resource_id)
     return entry is None or entry.release_error
 
 

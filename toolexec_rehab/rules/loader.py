@@ -159,12 +159,13 @@ def _check_resources(path: str, text: str, rule_id: str, conds) -> None:
         if name != "acquires":
             continue
         where = f"{path}:{yaml_line_of(text, ('match', 'conditions', 'acquires')) or 1}"
-        ids = {r.id for r in load().resources}
+        cat = load()
+        ids = {r.id for r in cat.resources}
         unknown = [x for x in params.resources if x not in ids]
         if unknown:
             raise RuleError(f"{where}: acquires: no resource {', '.join(map(repr, unknown))} in the catalogue "
                             f"(known: {', '.join(sorted(ids))})")
-        if not params.resources and not load().for_rule(rule_id):
+        if not params.resources and not cat.for_rule(rule_id):
             raise RuleError(f"{where}: acquires: no catalogue entry has rule: {rule_id}; name the entries "
                             "this rule tracks (acquires: {resources: [os-file]}) or add one to a resources.yaml")
 

@@ -29,15 +29,13 @@ def rows_types() -> list:
     an error that only Err reports."""
     from .catalogue import current
 
-    return [r for r in current().resources if r.rule == "rows-not-closed"]
+    return current().for_rule("rows-not-closed")
 
 
 def is_rows_type(t: str | None, rv=None) -> bool:
     """t is one of the catalogue's row iterators, an alias of one or a type that embeds one
     (with a resolver: a module's own wrapper); None, unknown: no."""
-    if t is None:
-        return False
-    return any(t == r.type or t in r.embedded_by or (rv is not None and rv.embeds(t, r.type)) for r in rows_types())
+    return any(r.has_type(t, rv) for r in rows_types())
 
 
 @condition("rows_err_unchecked", provides=("var", "handle", "stmt", "function", "fixable", "why_no_fix", "zeros"))

@@ -53,6 +53,8 @@ def tracked_rule_ids(rules=None) -> set[str]:
         except Exception:  # noqa: BLE001 - a broken user rule dir: the shipped ones still count
             rules = []
     return set(TRACKED_RULES) | {r.id for r in rules if any(n == "acquires" for n, _, _ in r.conditions)}
+
+
 ACQUIRE = "_rehabAcquire"
 RELEASE = "_rehabRelease"
 SITES_CONST = "_rehabSites"
