@@ -206,11 +206,11 @@ def build_packages(inp: PackageInput, loaded: dict[str, GoFile] | None = None) -
 
 class Analyzer:
     def __init__(self, goroot: str | None = None, rules=None, modes: dict[str, str] | None = None,
-                 source: bool = False):
+                 source: bool = False, fixable_only: bool = False):
         self.api: StdAPI = load_api(goroot)
         self.rules = rules if rules is not None else load_rules()
         # source=True: fixes for the source tree (fix, check), which may add imports; a build's may not
-        self.engine = Engine(self.rules, self.api, modes=modes, source=source)
+        self.engine = Engine(self.rules, self.api, modes=modes, source=source, fixable_only=fixable_only)
 
     def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Diagnostic]:
         return self.engine.analyze(pkg, only)

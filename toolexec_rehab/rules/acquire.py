@@ -49,7 +49,7 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
         return memo[key]
     memo[key] = None  # also the guard of functions that call each other
     cat = pass_.catalogue
-    if cat is None:
+    if cat is None or (pass_.screen is not None and not _may_fix(pass_.screen, call)):
         return None
     rv = rv or pass_.resolver
     name = rv.callee_name(call, f)
@@ -75,16 +75,83 @@ def acquired(pass_: Pass, call, f, rv=None) -> tuple[Resource, str | None, list 
     return memo[key]
 
 
+def fixable_screen(pass_: Pass) -> tuple[frozenset, tuple[str, ...]] | None:
+    """For a pass whose only use of a finding is its fix (a build that does not instrument):
+    the names a call must have to acquire a resource a fix may release. Such a call is listed
+    by the catalogue (its name matches the last part of an `acquire` name or pattern), or is a
+    function or method of the module whose returns are judged by its body; every other
+    acquisition is reported, never patched, so it is not resolved at all. Of the module's
+    functions only this package's count, and only those whose declared result has a type of
+    the catalogue (or one not known): when the package imports another package of the main
+    module, a value of that package's types could reach any call, and None (no screen) is
+    returned. The screen never changes a fixable finding (tests/test_screen.py)."""
+    cat, rv = pass_.catalogue, pass_.resolver
+    if cat is None or _imports_module(pass_.package):
+        return None
+    by_index: dict[int, list] = {}
+    for e in cat.resources:
+        by_index.setdefault(e.result, []).append(e)
+    seen: dict[tuple, bool] = {}
+
+    def holds(i: int, t: str | None) -> bool:  # the result may be a resource of the catalogue
+        if t is None:
+            return True
+        if (i, t) not in seen:
+            seen[i, t] = _named(t) and any(e.has_type(t, rv) for e in by_index[i])
+        return seen[i, t]
+
+    names = set()
+    for key, decl in (*rv.pkg.funcs.items(), *rv.pkg.methods.items()):
+        results = rv._decl_results(decl)
+        if results is None or any(holds(i, results[i]) for i in by_index if i < len(results)):
+            names.add(key if isinstance(key, str) else key[1])
+    listed, suffixes = cat.acquire_tails()
+    if "" in suffixes:  # a pattern that ends in a wildcard: any name may be listed
+        return None
+    return frozenset(names | listed), suffixes
+
+
+def _imports_module(pkg) -> bool:
+    import os
+
+    from ..golang.package import find_module
+
+    mod = find_module(os.path.dirname(pkg.files[0].origin)) if pkg.files else None
+    if mod is None:
+        return False
+    prefix = mod[1] + "/"
+    return any(p == mod[1] or p.startswith(prefix) for f in pkg.files for p in f.imports.values())
+
+
+def _may_fix(screen: tuple[frozenset, tuple[str, ...]], call) -> bool:
+    """The call's name passes fixable_screen (a call whose function is not a name or a
+    selector, a generic instantiation for one, is resolved)."""
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return False
+    if fn.type == "selector_expression":
+        fn = fn.child_by_field_name("field")
+    elif fn.type != "identifier":
+        return True
+    name = P.text(fn)
+    return name in screen[0] or any(name.endswith(t) for t in screen[1])
+
+
 def _candidates(cat, listing, results):
     """The entries a call may acquire: those that list it, and those whose resource's result
     position holds a named type (a builtin, a slice, a map, a func: none). In catalogue
     order, which decides between two entries."""
     if not results and not listing:
         return ()
-    named = {i for i, t in enumerate(results or ()) if t and "." in t and not t.startswith(("[", "map[", "func("))}
+    named = {i for i, t in enumerate(results or ()) if t and _named(t)}
     if not named and not listing:
         return ()
     return [e for e in cat.resources if e in listing or e.result in named]
+
+
+def _named(t: str) -> bool:
+    """A named type (with its package): a builtin, a slice, a map or a func is no resource."""
+    return "." in t and not t.startswith(("[", "map[", "func("))
 
 
 def _overrides(rv, entry: Resource, results) -> str | None:

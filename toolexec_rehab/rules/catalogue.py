@@ -95,6 +95,22 @@ class Catalogue:
             got = memo[name] = tuple(r for r in self.resources if r.lists(name))
         return got
 
+    def acquire_tails(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """What the last name of a listed call must be (acquire.fixable_screen): the exact
+        names (a name, or a pattern whose literal end holds a dot: `*.Query` -> Query), and
+        the endings (a pattern whose literal end after its last wildcard has no dot:
+        `os.Open*File` -> File; "" for one that ends in a wildcard)."""
+        exact, ends = set(), set()
+        for r in self.resources:
+            for p in r.acquire:
+                cut = max(p.rfind(c) for c in "*?[]")
+                tail = p[cut + 1:]
+                if "." in tail:
+                    exact.add(tail.rpartition(".")[2])
+                else:
+                    ends.add(tail)
+        return frozenset(exact), tuple(sorted(ends))
+
     def call_set(self, kind: str) -> frozenset[str]:
         return self.calls.get(kind, frozenset())
 

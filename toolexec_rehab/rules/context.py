@@ -40,6 +40,9 @@ class Pass:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     catalogue: Any = None  # the resource catalogue (catalogue.Catalogue), None when a pass has no leak rule
     acquired: dict = field(default_factory=dict)  # call node id -> what it acquires (acquire.acquired)
+    # a build that applies fixes only (acquire.fixable_screen): the names of the calls that may
+    # acquire a resource a fix may release; None: every call is resolved
+    screen: tuple | None = None
 
     def mode(self, rule: Frozen) -> str:
         return self.modes.get(rule.id, rule.mode)

@@ -113,10 +113,13 @@ def template_context(m: Match, mctx: dict) -> dict:
 
 class Engine:
     def __init__(self, rules: list[LoadedRule], api: StdAPI, modes: dict[str, str] | None = None,
-                 source: bool = False):
+                 source: bool = False, fixable_only: bool = False):
         self.rules = rules
         self.api = api
         self.source = source
+        # only the findings a fix applies to are used (a build that does not instrument): a
+        # call that can only be reported is not resolved (acquire.fixable_screen)
+        self.fixable_only = fixable_only
         self.modes = modes or {}  # rule id -> "fix" | "report", overriding the rule's default
         # One line per template (fix template or rule message) that went past a render limit
         # (rewrite.render: MAX_OUTPUT, TIME_LIMIT), naming its file:line; de-duplicated, in the
@@ -139,6 +142,10 @@ class Engine:
         from .catalogue import load
 
         pass_.catalogue = load()  # once per package: the path analysis reads it (catalogue.current)
+        if self.fixable_only and files:
+            from .acquire import fixable_screen
+
+            pass_.screen = fixable_screen(pass_)
         for f in files:
             for d in self._analyze_file(pass_, f):
                 pass_.report(d)

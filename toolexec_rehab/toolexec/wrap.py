@@ -338,7 +338,8 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     policy = _Policy(_config())
     if not policy.rules:
         return None
-    analyzer = Analyzer(ca.goroot, rules=policy.rules, modes=policy.modes)
+    # without instrumentation a build uses only the findings it patches
+    analyzer = Analyzer(ca.goroot, rules=policy.rules, modes=policy.modes, fixable_only=not policy.instrument)
     groups: dict[str, list] = {}
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)
