@@ -367,12 +367,18 @@ def test_check_in_two_processes_says_the_same(tmp_path):
     assert sum(p.stat().st_size for p in tmp_path.rglob("*.go")) > 192 * 1024
     env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_")}
     outs = {}
-    for mode, extra in (("one", {"REHAB_JOBS": "1"}), ("two", {}), ("failing", {"REHAB_TEST_HELPER_FAIL": "1"})):
-        code = ("import os, sys\nfrom toolexec_rehab import pipeline\n"
-                "if os.environ.get('REHAB_TEST_HELPER_FAIL'):\n"
-                "    pipeline._Helper._work = staticmethod(lambda *a: os._exit(3))\n"
-                "used = []\norig = pipeline._Helper.start.__func__\n"
-                "pipeline._Helper.start = classmethod(lambda c, *a: used.append(orig(c, *a)) or used[-1])\n"
+    # failing: the helper exits at once; lost: it takes its files, analyzes them and loses the
+    # results (the parent must analyze every file the helper took)
+    for mode, extra in (("one", {"REHAB_JOBS": "1"}), ("two", {}), ("failing", {"REHAB_TEST_HELPER_FAIL": "1"}),
+                        ("lost", {"REHAB_TEST_HELPER_FAIL": "lost"})):
+        code = ("import os, sys\nfrom toolexec_rehab import parallel\n"
+                "work = parallel.Helper._work\n"
+                "if os.environ.get('REHAB_TEST_HELPER_FAIL') == '1':\n"
+                "    parallel.Helper._work = staticmethod(lambda *a: os._exit(3))\n"
+                "if os.environ.get('REHAB_TEST_HELPER_FAIL') == 'lost':\n"
+                "    parallel.Helper._work = staticmethod(lambda w, *a: work(os.open(os.devnull, os.O_WRONLY), *a))\n"
+                "used = []\norig = parallel.Helper.start.__func__\n"
+                "parallel.Helper.start = classmethod(lambda c, *a: used.append(orig(c, *a)) or used[-1])\n"
                 "from toolexec_rehab.cli import main\nrc = main(['check', '--format', 'json', './...'])\n"
                 "print('HELPER', bool(used and used[0]), file=sys.stderr)\nsys.exit(rc)\n")
         r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**env, **extra}, capture_output=True,
@@ -380,7 +386,7 @@ def test_check_in_two_processes_says_the_same(tmp_path):
         assert r.returncode == 1, r.stderr
         assert f"HELPER {mode != 'one'}" in r.stderr, (mode, r.stderr[-300:])
         outs[mode] = json.loads(r.stdout)
-    assert len(outs["one"]) == 18 and outs["one"] == outs["two"] == outs["failing"]
+    assert len(outs["one"]) == 18 and outs["one"] == outs["two"] == outs["failing"] == outs["lost"]
 
 
 # ------------------------------------------------------------------ compile server

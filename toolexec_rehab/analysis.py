@@ -212,5 +212,5 @@ class Analyzer:
         # source=True: fixes for the source tree (fix, check), which may add imports; a build's may not
         self.engine = Engine(self.rules, self.api, modes=modes, source=source, fixable_only=fixable_only)
 
-    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Diagnostic]:
-        return self.engine.analyze(pkg, only)
+    def analyze(self, pkg: Package, only: set[str] | None = None, take=None) -> list[Diagnostic]:
+        return self.engine.analyze(pkg, only, take)

@@ -18,6 +18,7 @@ from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_
 from .analysis import display as _display
 from .config import Config, load_config, package_selected
 from .golang.package import GoFile, find_module
+from .parallel import Helper, reported
 from .rules.diagnostic import Diagnostic
 from .rules.engine import apply_fixes
 from .rules.loader import LoadedRule, all_rules
@@ -106,24 +107,24 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
     run = Run(cfg, rules, analyzer=analyzer)
     from .syntax import syntax_errors
 
-    helper = _Helper.start(inputs, analyzer)
-    theirs = helper.files if helper else set()
+    helper = Helper.start(inputs, analyzer)  # a second process on the second core (parallel.py)
     bar = Progress(len(inputs), label)
     try:
-        for inp in inputs:
+        for i, inp in enumerate(inputs):
             bar.step(_display(inp.directory))
-            mine = _reported(inp) - theirs
-            for pkg in build_packages(inp):
+            wanted = reported(inp)
+            pkgs = build_packages(inp)
+            take = helper.claims.taker(i, pkgs, wanted) if helper else None
+            for pkg in pkgs:
                 run.packages.append(pkg)
                 for f in pkg.files:
                     if f.has_error and (inp.report is None or f.path in inp.report):
                         run.errors.extend(syntax_errors(f))
-                if mine:
-                    run.findings.extend(analyzer.analyze(pkg, mine))
+                run.findings.extend(analyzer.analyze(pkg, wanted, take))
     finally:
         bar.done()
     if helper:
-        run.findings.extend(helper.join(run.packages, analyzer))
+        run.findings.extend(helper.join(inputs, run.packages, analyzer))
     print_warnings(analyzer)
     run.findings.sort(key=lambda x: (x.origin, x.line, x.column, x.rule))
     return run
@@ -134,119 +135,6 @@ def print_warnings(analyzer, stream=None) -> None:
     its limits): one line each, on stderr."""
     for w in (analyzer.engine.warnings if analyzer is not None else ()):
         print(f"toolexec-rehab: warning: {w}", file=stream or sys.stderr)
-
-
-def _reported(inp) -> set[str]:
-    return set(inp.files) if inp.report is None else set(inp.report)
-
-
-class _Helper:
-    """A second process (fork) that analyzes about half of the files, by size, on the second
-    core: `check` of a real module spends most of its time in the analysis (cobra: ~0.5 MB,
-    ~130 ms), which is per file once a package's files are parsed. Its diagnostics are plain
-    data (no tree nodes): they come back pickled, as they are. Any failure of the helper:
-    this process analyzes those files itself.
-    REHAB_JOBS=1 turns it off."""
-
-    MIN_BYTES = 192 * 1024  # below this a fork costs more than it saves
-
-    def __init__(self, pid: int, fd: int, files: set[str]):
-        self.pid, self.fd, self.files = pid, fd, files
-
-    @classmethod
-    def start(cls, inputs, analyzer) -> _Helper | None:
-        from .settings import integer
-
-        if integer("REHAB_JOBS") == 1 or not hasattr(os, "fork"):
-            return None
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cpus = os.cpu_count() or 1
-        if cpus < 2:
-            return None
-        sizes = []
-        for inp in inputs:
-            for path in sorted(_reported(inp)):
-                try:
-                    sizes.append((os.stat(path).st_size, path))
-                except OSError:
-                    return None  # the serial run reports it
-        if sum(n for n, _ in sizes) < cls.MIN_BYTES:
-            return None
-        load, theirs = [0, 0], set()
-        for n, path in sorted(sizes, reverse=True):  # largest first, to the lighter side
-            side = 0 if load[0] <= load[1] else 1
-            load[side] += n
-            if side:
-                theirs.add(path)
-        if not theirs:
-            return None
-        sys.stdout.flush()
-        sys.stderr.flush()
-        r, w = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(r)
-            os.close(w)
-            return None
-        if pid == 0:  # the helper: never prints, never returns
-            os.close(r)
-            cls._work(w, inputs, analyzer, theirs)
-        os.close(w)
-        return cls(pid, r, theirs)
-
-    @staticmethod
-    def _work(w: int, inputs, analyzer, theirs: set[str]) -> None:
-        import pickle
-
-        try:
-            diags = []
-            for inp in inputs:
-                mine = _reported(inp) & theirs
-                if not mine:
-                    continue
-                for pkg in build_packages(inp):
-                    diags.extend(analyzer.analyze(pkg, mine))
-            data = pickle.dumps((diags, list(analyzer.engine.warnings)), protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view):]
-        except BaseException:  # noqa: BLE001 - no data: the parent does the work
-            pass
-        os._exit(0)
-
-    def join(self, packages, analyzer) -> list[Diagnostic]:
-        import pickle
-
-        chunks = []
-        try:
-            while True:
-                b = os.read(self.fd, 1 << 20)
-                if not b:
-                    break
-                chunks.append(b)
-        finally:
-            os.close(self.fd)
-            _, status = os.waitpid(self.pid, 0)
-        try:
-            if status != 0 or not chunks:
-                raise ValueError("helper failed")
-            diags, warnings = pickle.loads(b"".join(chunks))
-            if not all(isinstance(d, Diagnostic) for d in diags):
-                raise ValueError("helper sent something else")
-            for w in warnings:
-                if w not in analyzer.engine.warnings:
-                    analyzer.engine.warnings.append(w)
-            return diags
-        except Exception:  # noqa: BLE001 - do the helper's share here
-            out = []
-            for pkg in packages:
-                mine = {f.path for f in pkg.files} & self.files
-                if mine:
-                    out.extend(analyzer.analyze(pkg, mine))
-            return out
 
 
 display = _display  # go vet's convention (analysis.display)

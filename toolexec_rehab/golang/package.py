@@ -74,6 +74,30 @@ class GoFile:
         return "/".join(self.origin.replace(os.sep, "/").split("/")[-2:])
 
 
+# The trees parsed in this process, by file: `check ./...` meets a package's files again as
+# the types of the packages that import it (Resolver.module_package). A tree is reused only
+# for the same path with the same bytes (never across files, whose nodes a pass keys by id),
+# and the memo is dropped past _PARSED_MAX bytes of source.
+_PARSED: dict[str, tuple[bytes, object]] = {}
+_PARSED_MAX = 64 << 20
+_parsed_bytes = 0
+
+
+def _parse(path: str, src: bytes):
+    global _parsed_bytes
+    key = os.path.abspath(path)
+    got = _PARSED.get(key)
+    if got is not None and got[0] == src:
+        return got[1]
+    tree = P.parse(src)
+    if _parsed_bytes + len(src) > _PARSED_MAX:
+        _PARSED.clear()
+        _parsed_bytes = 0
+    _PARSED[key] = (src, tree)
+    _parsed_bytes += len(src)
+    return tree
+
+
 def load_file(path: str, src: bytes | None = None, origin: str | None = None) -> GoFile:
     if src is None:
         with open(path, "rb") as fh:
@@ -85,7 +109,7 @@ def load_file(path: str, src: bytes | None = None, origin: str | None = None) ->
         if d is not None and os.path.isabs(d[0]):
             # cover- or cgo-generated: line 2 of this file is line d[1] of d[0].
             origin, offset = d[0], d[1] - 2
-    tree = P.parse(src)
+    tree = _parse(path, src)
     f = GoFile(path=path, origin=origin, src=src, tree=tree, line_offset=offset)
     _collect_file_facts(f)
     return f

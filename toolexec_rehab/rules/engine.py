@@ -129,10 +129,14 @@ class Engine:
         # would cost the whole time limit again), their findings get the same why_no_fix
         self._timed_out: dict[tuple, str] = {}
 
-    def analyze(self, pkg: Package, only: set[str] | None = None) -> list[Diagnostic]:
-        """Diagnostics for the package's files (or only those whose path is in `only`)."""
+    def analyze(self, pkg: Package, only: set[str] | None = None, take=None) -> list[Diagnostic]:
+        """Diagnostics for the package's files (or only those whose path is in `only`). With
+        `take` (parallel.Take: two processes share the files), the files in take.key's order,
+        each analyzed only when take(path) says this process has it."""
         files = [f for f in pkg.files if (only is None or f.path in only)
                  and not f.has_error and not P.is_generated(f.src)]
+        if take is not None:
+            files.sort(key=lambda f: take.key(f.path))
         api = self.api
         if files:
             from ..golang.deps import world
@@ -147,8 +151,9 @@ class Engine:
 
             pass_.screen = fixable_screen(pass_)
         for f in files:
-            for d in self._analyze_file(pass_, f):
-                pass_.report(d)
+            if take is None or take(f.path):
+                for d in self._analyze_file(pass_, f):
+                    pass_.report(d)
         return pass_.diagnostics
 
     @cached_property
