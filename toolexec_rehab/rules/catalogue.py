@@ -92,7 +92,20 @@ class Catalogue:
         memo = self._listing
         got = memo.get(name)
         if got is None:
-            got = memo[name] = tuple(r for r in self.resources if r.lists(name))
+            if not memo:  # the index, made once: names, and patterns by their literal end
+                exact: dict[str, set] = {}
+                pats = []
+                for r in self.resources:
+                    for p in r.acquire:
+                        if any(c in p for c in "*?["):
+                            pats.append((p[max(p.rfind(c) for c in "*?[]") + 1:], p, r))
+                        else:
+                            exact.setdefault(p, set()).add(r)
+                memo[None] = (exact, pats)
+            exact, pats = memo[None]
+            hit = set(exact.get(name, ()))
+            hit.update(r for tail, p, r in pats if r not in hit and name.endswith(tail) and _matches((p,), name))
+            got = memo[name] = tuple(r for r in self.resources if r in hit) if hit else ()
         return got
 
     def acquire_tails(self) -> tuple[frozenset[str], tuple[str, ...]]:
