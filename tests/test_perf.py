@@ -423,6 +423,50 @@ def test_compile_server_gives_the_same_build(tmp_path):
         assert p.returncode == 0 and p.stdout.startswith("[")
 
 
+def test_served_rebuild_parses_only_the_edited_file(tmp_path):
+    """Between builds the server parses the files its requests loaded; a rebuild after an
+    edit of one file of a three-file package parses that file only (and patches the same)."""
+    import time
+
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "go.mod").write_text("module example.com/warm\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text('package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n'
+                                      '\tf, err := os.Open(os.Args[0])\n\tif err != nil {\n\t\treturn\n\t}\n'
+                                      '\tb := make([]byte, 4)\n\tf.Read(b)\n\tfmt.Println(b, a(), c())\n}\n')
+    (tmp_path / "a.go").write_text("package main\n\nfunc a() int { return 1 }\n")
+    (tmp_path / "c.go").write_text("package main\n\nfunc c() int { return 2 }\n")
+    nonce = os.urandom(8).hex()
+    logs, traces = [], []
+    for i in range(3):
+        with open(tmp_path / "a.go", "a") as fh:
+            fh.write(f"\n// build {i} {nonce}\n")  # new content: the package really recompiles
+        trace = tmp_path / f"trace{i}"
+        env = go_env(GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1", GOCACHE=gocache,
+                     XDG_CACHE_HOME=str(tmp_path / "xdg"), REHAB_SERVER="on", REHAB_SERVER_IDLE="20",
+                     REHAB_SERVER_TRACE=str(trace))
+        r = subprocess.run(["go", "build", "-o", str(tmp_path / "bin"), "."], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        logs.append([x for x in r.stderr.splitlines() if x.startswith("REHAB: patched")])
+        traces.append(trace.read_text() if trace.exists() else "")
+        time.sleep(3)  # the server starts (first build), then warms its trees when idle
+    assert logs[0] and logs[0] == logs[1] == logs[2], logs
+    assert "served example.com/warm parsed=1" in traces[2], traces
+
+
+def test_warm_parses_once_and_reuses_only_identical_bytes(tmp_path):
+    from toolexec_rehab.golang import package
+
+    p = tmp_path / "x.go"
+    p.write_text("package x\n\nfunc F() {}\n")
+    assert package.warm([str(p), str(tmp_path / "missing.go")]) == 1
+    before = package.PARSES
+    assert package.load_file(str(p)).tree is package.load_file(str(p)).tree and package.PARSES == before
+    p.write_text("package x\n\nfunc G() {}\n")
+    assert "G" in package.load_file(str(p)).pkgname + package.load_file(str(p)).src.decode()
+    assert package.PARSES == before + 1
+
+
 def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
     """cmd/go sends `gcc -### -x c -c -` through -toolexec: the launcher and the Python entry
     run the program; our own command names always reach the CLI, even if PATH has them."""

@@ -71,7 +71,7 @@ _VARS = (
     Var("REHAB_RULE_CACHE", "bool", "`off`: never read or write the compiled-rule cache", True),
     Var("REHAB_DEBUG", "bool", "print a traceback on an internal error (exit code 3)", False),
     Var("REHAB_BPFTRACE", "path", "the bpftrace binary `trace` runs (default: from PATH)"),
-    Var("REHAB_SERVER_TRACE", "path", "tests: append `served <importpath>` per compile the server served"),
+    Var("REHAB_SERVER_TRACE", "path", "tests: append `served <importpath> parsed=<files parsed>` per compile the server served"),
     Var("REHAB_SERVER_STATS", "path", "benchmarks: append the server's CPU seconds per request"),
     Var("REHAB_LAUNCHER_NO_S", "bool", "tests: the launcher starts Python without `-S`", False),
     Var("REHAB_SPEC", "internal", "internal: the launcher's speculative compile (pid)"),

@@ -86,7 +86,7 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
         with open(trace, "a", encoding="utf-8") as fh:
-            fh.write(f"served {os.environ.get('TOOLEXEC_IMPORTPATH', '?')}\n")
+            fh.write(f"served {os.environ.get('TOOLEXEC_IMPORTPATH', '?')} parsed={rep.get('parsed')}\n")
     out, err = rep.get("out", b""), rep.get("err", b"")
     if out:
         sys.stdout.buffer.write(out)
