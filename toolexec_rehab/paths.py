@@ -163,6 +163,8 @@ def code_digest() -> str:
     so that a build pays a stat of each file, not a read."""
     import hashlib
 
+    if _FROZEN_DIGEST:
+        return _FROZEN_DIGEST[0]
     entries = []
     for top, dirs, files in os.walk(_HERE):
         dirs[:] = sorted(x for x in dirs if x != "__pycache__")
@@ -208,6 +210,14 @@ def code_digest() -> str:
 
 
 _CODE_DIGEST: dict[str, str] = {}
+_FROZEN_DIGEST: list[str] = []
+
+
+def freeze_code_digest() -> None:
+    """The compile server: its code cannot change under it (an edited install has another
+    socket key, protocol.code_key, and so another server), so the digest is computed once
+    instead of a walk of the package per request."""
+    _FROZEN_DIGEST[:] = [code_digest()]
 
 
 # ------------------------------------------------------------------ private dirs and files

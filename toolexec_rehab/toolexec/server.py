@@ -118,6 +118,36 @@ def _preload(tool: str) -> None:
         all_rules()
     except Exception:  # noqa: BLE001 - a bad rule is reported by the request that meets it
         pass
+    _preload_analysis()
+
+
+def _preload_analysis() -> None:
+    """What a request would otherwise import or compile in its own child (~20 ms of a served
+    compile): the dependency-types modules, the resource catalogue, and the tree-sitter
+    queries of the default rule selections (a build's and check's), kept by query text."""
+    from ..golang import deps, modules, srcapi, types  # noqa: F401 - the imports are the point
+    from ..golang import parse as P
+    from ..runtime import instrument  # noqa: F401
+
+    P.query(types._DECLARED_NAMES)
+    try:
+        from ..paths import freeze_code_digest
+
+        freeze_code_digest()
+    except OSError:
+        pass
+    try:
+        from ..config import load_config
+        from ..pipeline import select_rules
+        from ..rules.catalogue import load
+        from ..rules.engine import Engine
+
+        load()
+        for fix_only in (True, False):
+            rules, modes = select_rules(load_config(), None, fix_only)
+            Engine(rules, None, modes)._combined  # noqa: B018 - compiled once, here
+    except Exception:  # noqa: BLE001 - a request that needs them says what is wrong
+        pass
 
 
 def _fresh_state() -> None:
