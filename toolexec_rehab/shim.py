@@ -44,8 +44,10 @@ def main(argv=None):
         if rc is not None:
             return rc
         try:
+            from toolexec_rehab import short_lived_gc
             from toolexec_rehab.toolexec.wrap import run_compile
 
+            short_lived_gc()
             return run_compile(argv[1:], runner)
         except Exception as e:  # noqa: BLE001 - never break a build: the launcher's compile is the answer
             if runner.spec_pid is None:
@@ -67,9 +69,12 @@ def main(argv=None):
         tool = _bare_tool(argv[1])
         if tool:
             os.execv(tool, argv[1:])
+    from toolexec_rehab import short_lived_gc
     from toolexec_rehab.cli import main as cli_main
 
+    short_lived_gc()
     return cli_main(argv[1:])
+
 
 
 def _bare_tool(word):

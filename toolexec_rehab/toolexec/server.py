@@ -385,7 +385,10 @@ def _handle(conn: socket.socket) -> None:
     sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors="replace", write_through=True)
     sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="replace", write_through=True)
     reply: dict = {}
+    from .. import short_lived_gc
     from ..golang import package
+
+    short_lived_gc()
 
     parses = package.PARSES
     try:
