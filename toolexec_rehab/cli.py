@@ -188,7 +188,7 @@ def _fixes(args, label: str, suggestions: bool = True):
         how = "add --suggestions to apply them" if label == "fix" else "a build never applies them"
         print(f"{len(left)} suggestion(s) not applied (they change control flow or error values; {how}): "
               + ", ".join(f"{PL.display(fd.origin)}:{fd.line} {fd.rule}" for fd in left), file=sys.stderr)
-    return run, PL.fixed_files(findings, run.files(), only, run, keep)
+    return run, PL.fixed_files(findings, run.files(), only, run, keep, layout=label != "overlay")
 
 
 def cmd_fix(args) -> int:

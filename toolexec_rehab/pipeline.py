@@ -169,7 +169,7 @@ MAX_ROUNDS = 4
 
 
 def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_ids: set[str] | None = None,
-                run: Run | None = None, keep=None) -> list[FixedFile]:
+                run: Run | None = None, keep=None, layout: bool = True) -> list[FixedFile]:
     """Apply every fix (line-preserving); one entry per changed file. files: the diagnostics'
     files by path (Run.files()).
 
@@ -178,8 +178,10 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
     changed packages are analyzed again and fixed again, up to MAX_ROUNDS, and fixing the
     result finds nothing more. Not with `only_ids`: a trace confirmed only the sites it saw.
     `keep`: which diagnostics of later rounds may be fixed (the first round's are given).
+    `layout`: for the source (rewrite/layout.py: a statement on a line of its own, after the
+    line's comment); False keeps every line where it was (an overlay feeds a build).
     """
-    out = _apply_round(findings, files, only_ids)
+    out = _apply_round(findings, files, only_ids, layout)
     if run is None or run.analyzer is None or only_ids is not None or not out:
         return out
     from .golang.package import Package, load_file
@@ -193,7 +195,7 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
                 pkg2 = Package([current.get(f.path, f) for f in pkg.files])
                 again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.path in current
                           and (keep is None or keep(x))]
-        more = _apply_round(again, current, None)
+        more = _apply_round(again, current, None, layout)
         if not more:
             break
         for ff in more:
@@ -208,7 +210,7 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
 
 
 def _apply_round(findings: list[Diagnostic], files: Mapping[str, GoFile],
-                 only_ids: set[str] | None) -> list[FixedFile]:
+                 only_ids: set[str] | None, layout: bool = False) -> list[FixedFile]:
     by_file: dict[str, list[Diagnostic]] = {}
     for fd in findings:
         if not fd.fix or (only_ids is not None and fd.node_id not in only_ids):
@@ -220,9 +222,56 @@ def _apply_round(findings: list[Diagnostic], files: Mapping[str, GoFile],
         if res.new_src is None:
             continue
         rejected = {id(x) for x, _ in res.rejected}
-        out.append(FixedFile(files[k], res.new_src, [x for x in fds if id(x) not in rejected], res.rejected))
+        applied = [x for x in fds if id(x) not in rejected]
+        new = _source_layout(files[k].src, applied) if layout else None
+        out.append(FixedFile(files[k], new or res.new_src, applied, res.rejected))
     out.sort(key=lambda x: x.file.origin)
     return out
+
+
+def _source_layout(src: bytes, applied: list[Diagnostic]) -> bytes | None:
+    """The applied fixes laid out for the source (None: the line-preserving form stands,
+    when the laid-out edits would overlap or the result would not parse)."""
+    from .golang import parse as P
+    from .rewrite import edits as E
+    from .rewrite.layout import source_layout
+
+    fmt = None if _gofmt_clean(src) else _gofmt_statement
+    try:
+        new = E.apply(src, source_layout(src, [e for fd in applied for e in fd.fix.edits], fmt))
+    except E.EditConflict:
+        return None
+    return None if P.parse(new).root_node.has_error else new
+
+
+_CLEAN: dict[bytes, bool] = {}
+
+
+def _gofmt_clean(src: bytes) -> bool:
+    """The user's file is as gofmt writes it (then source_form formats the whole fixed file)."""
+    if src not in _CLEAN:
+        if len(_CLEAN) > 256:
+            _CLEAN.clear()
+        try:
+            _CLEAN[src] = gofmt(src, "<file>") == src
+        except UsageError:
+            _CLEAN[src] = False
+    return _CLEAN[src]
+
+
+def _gofmt_statement(stmt: str) -> list[str] | None:
+    """A statement as gofmt lays it out, one line per entry, indented from the statement's
+    own level (None: gofmt refused it)."""
+    try:
+        out = gofmt(f"package p\n\nfunc _() {{\n{stmt}\n}}\n".encode(), "<fix>").decode()
+    except UsageError:
+        return None
+    lines = out.split("\n")
+    try:
+        body = lines[lines.index("func _() {") + 1: len(lines) - 1 - lines[::-1].index("}")]
+    except ValueError:
+        return None
+    return [ln[1:] if ln.startswith("\t") else ln for ln in body] or None
 
 
 def gofmt_path() -> str | None:
@@ -246,12 +295,7 @@ def gofmt(src: bytes, name: str) -> bytes:
 def source_form(ff: FixedFile) -> bytes:
     """What `fix` writes: gofmt'd, unless the user's file was not gofmt-clean to begin with
     (then only our lines change, and gofmt would reformat theirs)."""
-    src = ff.file.src
-    try:
-        clean = gofmt(src, ff.file.origin) == src
-    except UsageError:
-        clean = False
-    return gofmt(ff.new_src, ff.file.origin) if clean else ff.new_src
+    return gofmt(ff.new_src, ff.file.origin) if _gofmt_clean(ff.file.src) else ff.new_src
 
 
 def source_fix(fd: Diagnostic, files: Mapping[str, GoFile]) -> bytes | None:

@@ -93,7 +93,7 @@ func createTempClosedAndRemoved(data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name()) // want "unchecked-error"
-	defer f.Close() // want "unchecked-error"
+	defer f.Close()           // want "unchecked-error"
 	_, err = f.Write(data)
 	return err
 }

@@ -106,7 +106,7 @@ func goHelperCloses(p string) error {
 
 func consumeAndClose(f *os.File) {
 	io.Copy(io.Discard, f) // want "unchecked-error"
-	f.Close() // want "unchecked-error"
+	f.Close()              // want "unchecked-error"
 }
 
 // unknownConsumer: use is unknown and may take ownership.

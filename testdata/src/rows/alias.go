@@ -20,7 +20,7 @@ func aliasedOpenLeak() error {
 	if err != nil {
 		return err
 	}
-	defer db.Close() // want "unchecked-error"
+	defer db.Close()                  // want "unchecked-error"
 	rows, err := db.Query("SELECT 1") // want "rows-not-closed"
 	if err != nil {
 		return err

@@ -46,7 +46,7 @@ func localOpen() error {
 	if err != nil {
 		return err
 	}
-	defer db.Close() // want "unchecked-error"
+	defer db.Close()                  // want "unchecked-error"
 	rows, err := db.Query("SELECT 1") // want "rows-not-closed"
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func txLocal(db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() // want "unchecked-error"
+	defer tx.Rollback()               // want "unchecked-error"
 	rows, err := tx.Query("SELECT 1") // want "rows-not-closed"
 	if err != nil {
 		return err
@@ -85,7 +85,7 @@ func connLocal(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close() // want "unchecked-error"
+	defer conn.Close()                              // want "unchecked-error"
 	rows, err := conn.QueryContext(ctx, "SELECT 1") // want "rows-not-closed"
 	if err != nil {
 		return err

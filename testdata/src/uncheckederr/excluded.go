@@ -58,8 +58,8 @@ func deferAndGo(p string, srv *http.Server) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close() // want "unchecked-error"
-	defer os.Remove(p) // want "unchecked-error"
+	defer f.Close()         // want "unchecked-error"
+	defer os.Remove(p)      // want "unchecked-error"
 	go srv.ListenAndServe() // want "unchecked-error"
 	_, err = f.WriteString("x")
 	return err
