@@ -105,6 +105,7 @@ SHAPES: dict[str, tuple[str, int, str | None]] = {
     "fd-returned": ("file-not-closed", 0, None),  # f.Fd() used and closed by the caller
     "tls-netconn": ("resource-not-released", 0, None),  # tls.Conn.NetConn is the tls.Conn's
     "defer-before-check-partial-result": ("defer-before-err-check", 0, None),
+    "guarded-close": ("file-not-closed", 0, None),  # closed behind a nil check on every path
     # leaks: database/sql (fakedb counts open driver rows/statements)
     "rows-first-value": ("rows-not-closed", 1, "open"),
     "rows-early-return": ("rows-not-closed", 1, "open"),

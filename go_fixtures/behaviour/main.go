@@ -103,6 +103,7 @@ var shapes = []shape{
 	{"fd-returned", runFdReturned},
 	{"tls-netconn", runTLSNetConn},
 	{"defer-before-check-partial-result", runDeferBeforeCheckPartialResult},
+	{"guarded-close", runGuardedClose},
 	// leaks: database/sql
 	{"rows-first-value", runRowsFirstValue},
 	{"rows-early-return", runRowsEarlyReturn},

@@ -421,3 +421,28 @@ func runDeferBeforeCheckPartialResult(string) string {
 	short, errShort := useBatch("short", true, &closed)
 	return fmt.Sprintf("full=%q/%v short=%q/%v closed=%q", full, errFull, short, errShort, closed)
 }
+
+// shape: guarded-close
+
+// A release behind a nil check of the value is a release on every path (where the
+// check fails there is nothing to release; issue 16, item 13). An earlier engine added
+// a second Close after the error check.
+
+func headGuarded(path string) (string, error) {
+	f, err := os.Open(path)
+	if f != nil {
+		defer f.Close()
+	}
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 3)
+	n, err := f.Read(b)
+	return string(b[:n]), err
+}
+
+func runGuardedClose(dir string) string {
+	s, err := headGuarded(writeFile(dir, "guarded.txt", "abcdef"))
+	_, err2 := headGuarded(filepath.Join(dir, "missing.txt"))
+	return fmt.Sprintf("head=%q err=%v missing=%v", s, err, err2 != nil)
+}

@@ -20,6 +20,7 @@ from tree_sitter import Node
 from ..golang import parse as P
 from ..golang.package import GoFile
 from ..golang.types import Resolver
+from .guards import guard_names, nil_guard
 
 NORET = None  # the statement does not fall through
 
@@ -415,8 +416,11 @@ class Flow:
             if self.out.errcheck_negated and alt is None:
                 fail_state = True  # implicit else: the resource is nil there
             return self._merge([fail_state, ok_state])
-        then_state = self._walker(cons)(self, cons) if cons is not None else False
-        else_state = self._walker(alt)(self, alt) if alt is not None else False
+        # `if f != nil { f.Close() }`: on the branch where the guard says nil there is nothing
+        # to release (guards.py), so that branch is not walked
+        guard = nil_guard(cond, guard_names(self.r.var, self.r.handle))
+        then_state = True if guard == "nil" else self._walker(cons)(self, cons) if cons is not None else False
+        else_state = True if guard == "nonnil" else self._walker(alt)(self, alt) if alt is not None else False
         return self._merge([then_state, else_state])
 
     def _walk_block(self, s: Node):
