@@ -21,6 +21,7 @@ from ..golang import parse as P
 from ..golang.package import enclosing_function, function_name
 from .context import ENGINE_FIELDS, Match, Pass, field_names
 from .flow import Flow, Resource, contains
+from .initflow import in_initializer
 
 if TYPE_CHECKING:
     from .params import (
@@ -173,8 +174,8 @@ def _binding_statement(call):
         return None
     if stmt.child_by_field_name("right") != parent or len(P.named_children(parent)) != 1:
         return None
-    if stmt.parent is None or stmt.parent.type != "statement_list":
-        return None  # `if f, err := os.Open(p); err == nil {` keeps its own scope: not handled
+    if stmt.parent is None or (stmt.parent.type != "statement_list" and not in_initializer(stmt)):
+        return None
     if stmt.type == "assignment_statement" and P.text(stmt.child_by_field_name("operator")) != "=":
         return None
     return stmt
@@ -246,6 +247,9 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
             # runs for the life of the process, files that the GC's finalizers would have
             # closed stay open until the descriptors run out. Not a patch a build may make.
             why = "acquired in a loop, and not every path reaches the end of the iteration"
+    if why is None and in_initializer(m.stmt):
+        why = ("acquired in the initializer of an if or switch statement: a release would go inside the "
+               "branch that succeeds, which no fix placement does (reported only)")
     if why is None and m.not_fixable:
         why = m.not_fixable
     if why is None and not _idempotent(pass_, m) and _released_in_place(analysis, m.function):

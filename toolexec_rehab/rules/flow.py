@@ -21,6 +21,7 @@ from ..golang import parse as P
 from ..golang.package import GoFile
 from ..golang.types import Resolver
 from .guards import guard_names, nil_guard
+from .initflow import in_initializer, run_in_initializer
 
 NORET = None  # the statement does not fall through
 
@@ -511,6 +512,8 @@ class Flow:
     def run(self) -> FlowResult:
         out = self.out
         out.in_loop = any(a.type in LOOP_NODES for a in _ancestors_until(self.r.stmt, self.r.func))
+        if in_initializer(self.r.stmt):
+            return run_in_initializer(self, NORET)
         node = self.r.stmt
         state = False
         first = True

@@ -42,7 +42,7 @@ func cleanupCalled(db *sql.DB, n int) error {
 
 // beginInIfInit: the transaction lives in the if statement and is never finished.
 func beginInIfInit(db *sql.DB) error {
-	if tx, err := db.Begin(); err == nil { // not found yet: an acquisition in an if initializer (issue 16, item 8)
+	if tx, err := db.Begin(); err == nil { // want "tx-not-finished"
 		_, err = tx.Exec("UPDATE t SET n = 8")
 		return err
 	}
