@@ -108,6 +108,8 @@ SHAPES: dict[str, tuple[str, int, str | None]] = {
     "guarded-close": ("file-not-closed", 0, None),  # closed behind a nil check on every path
     # leaks: database/sql (fakedb counts open driver rows/statements)
     "rows-first-value": ("rows-not-closed", 1, "open"),
+    "rows-discarded": ("rows-not-closed", 3, "open"),  # `_, err :=`, `_, err =`, a bare call
+    "body-discarded": ("body-not-closed", 1, "open"),
     "rows-early-return": ("rows-not-closed", 1, "open"),
     "rows-pin-single-conn": ("rows-not-closed", 1, "pinned"),
     "rows-from-stmt": ("rows-not-closed", 1, "open"),

@@ -460,3 +460,44 @@ func runBodyPostHeader(string) string {
 	echo, err := postEcho(s.Client, s.URL)
 	return fmt.Sprintf("echo=%q err=%v open=%d", echo, err, probe.Settle(s.OpenConns))
 }
+
+// shape: rows-discarded
+
+// A query whose rows are thrown away in each of its three forms (issue 16, item 12):
+// sql.Rows has no finalizer, so each holds its connection for good. Nothing else can
+// reach a discarded value: the fix closes it right after the call.
+func vacuumAll(db *sql.DB) error {
+	// patch: rows-not-closed
+	_, err := db.Query("numbers 1")
+	if err != nil {
+		return err
+	}
+	// patch: rows-not-closed
+	_, err = db.Query("numbers 2")
+	if err != nil {
+		return err
+	}
+	// patch: rows-not-closed
+	db.Query("numbers 3")
+	return nil
+}
+
+func runRowsDiscarded(dir string) string {
+	db, counts := openDB(dir)
+	err := vacuumAll(db)
+	return fmt.Sprintf("err=%v open=%d", err, counts.Rows.Load())
+}
+
+// shape: body-discarded
+
+func ping(c *http.Client, url string) error {
+	// patch: body-not-closed
+	_, err := c.Get(url)
+	return err
+}
+
+func runBodyDiscarded(string) string {
+	s := bigServer(http.StatusOK)
+	err := ping(s.Client, s.URL)
+	return fmt.Sprintf("err=%v open=%d", err, probe.Settle(s.OpenConns))
+}

@@ -106,6 +106,8 @@ var shapes = []shape{
 	{"guarded-close", runGuardedClose},
 	// leaks: database/sql
 	{"rows-first-value", runRowsFirstValue},
+	{"rows-discarded", runRowsDiscarded},
+	{"body-discarded", runBodyDiscarded},
 	{"rows-early-return", runRowsEarlyReturn},
 	{"rows-pin-single-conn", runRowsPinSingleConn},
 	{"rows-from-stmt", runRowsFromStmt},

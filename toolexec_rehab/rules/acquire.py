@@ -206,7 +206,8 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     err_index = n - 1 if (results is None or results[-1] == "error") and n - 1 != entry.result else None
     params = SimpleNamespace(handle=entry.handle, type=short_type(entry.type), index=entry.result,
                              err_index=err_index, close="call" if entry.by_call else "method",
-                             fresh_name="cancel" if entry.by_call else None)
+                             fresh_name="cancel" if entry.by_call else _base_name(entry.type),
+                             count=len(results) if results else None)
     if not cond_resource(pass_, m, params):
         return False
     m.release = "" if entry.by_call else entry.release[0]
@@ -214,6 +215,13 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     m.resource_id = entry.id
     m.not_fixable = why
     return True
+
+
+def _base_name(t: str) -> str:
+    """The name a discarded value of type t gets when a fix releases it: `rows` for
+    *sql.Rows, `resp` for *http.Response (numbered if taken)."""
+    name = t.lstrip("*").rpartition(".")[2]
+    return {"Response": "resp", "ReadCloser": "rc"}.get(name, name[:1].lower() + name[1:]) or "v"
 
 
 def _hands_over(pass_: Pass, rv, decl, index: int) -> bool:

@@ -110,7 +110,7 @@ def cond_callee(pass_: Pass, m: Match, p: CalleeParams) -> bool:
 
 # ------------------------------------------------------------------ resource
 
-@condition("resource", provides=("type", "close", "rename", "stmt", "acquisition", "function", "err",
+@condition("resource", provides=("type", "close", "rename", "wrap", "rebind", "stmt", "acquisition", "function", "err",
                                  "var", "handle", "discarded", "always_leaks", "releases_by", "release",
                                  "resource_id", "not_fixable"))
 def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
@@ -118,12 +118,20 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     (or discarded: `call()` as a statement, `_ = call()`)."""
     call = m.node
     parent = call.parent
-    m.type, m.close, m.rename, m.releases_by = p.type, p.close, None, ("Close",)
+    m.type, m.close, m.rename, m.releases_by, m.wrap, m.rebind = p.type, p.close, None, ("Close",), None, None
     m.release, m.resource_id, m.not_fixable = ("" if p.close == "call" else "Close"), None, None
     if parent is not None and parent.type == "expression_statement":
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None
-        _discard(m, p)
+        count = getattr(p, "count", None)
+        if p.fresh_name and p.close != "call" and count and m.function is not None:
+            # `db.Query("VACUUM")`: nothing else can reach the result; the fix makes the
+            # statement `if rows, _ := db.Query("VACUUM"); rows != nil { rows.Close() }`
+            name = fresh_name(pass_.resolver, p.fresh_name, m.function, m.file)
+            m.var, m.handle, m.discarded, m.always_leaks = name, _render(p.handle, name), False, True
+            m.wrap = "if " + ", ".join(name if i == p.index else "_" for i in range(count)) + " := "
+        else:
+            _discard(m, p)
         return True
     stmt = _binding_statement(call)
     if stmt is None:
@@ -141,10 +149,17 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     if first.type != "identifier":
         return False  # stored straight into a field or index: not this function's to close
     var = P.text(first)
+    # a discarded resource is bound by the fix when the call's other results are dropped or
+    # are its error (then nothing else the call returned can carry it); a cancel func always
+    alone = p.close == "call" or all(P.text(x) in ("_", m.err) for i, x in enumerate(lhs) if i != p.index)
     if var == "_":
-        if p.fresh_name and stmt.type == "short_var_declaration":
+        if p.fresh_name and stmt.type == "short_var_declaration" and alone:
             name = fresh_name(pass_.resolver, p.fresh_name, fn, m.file)
             m.var, m.handle, m.discarded, m.rename, m.always_leaks = name, _render(p.handle, name), False, first, True
+        elif p.fresh_name and alone and p.close != "call" and stmt.type == "assignment_statement" and \
+                stmt.parent is not None and stmt.parent.type == "statement_list" and \
+                all(x.type == "identifier" for x in lhs):
+            _rebind(pass_, m, p, stmt, lhs, fn)
         else:
             _discard(m, p)
         return True
@@ -152,6 +167,31 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
         return False
     m.var, m.handle, m.discarded = var, _render(p.handle, var), False
     return True
+
+
+def _rebind(pass_: Pass, m: Match, p: ResourceParams, stmt, lhs, fn) -> None:
+    """`_, err = db.Query(q)`: the fix binds the discarded value and the others to fresh
+    locals and assigns the others on (`rows, err2 := db.Query(q); err = err2`), then
+    releases it; the right-hand side is evaluated first either way (identifiers only on
+    the left)."""
+    name = fresh_name(pass_.resolver, p.fresh_name, fn, m.file)
+    names, assigns = [], []
+    taken = {name}
+    for i, x in enumerate(lhs):
+        t = P.text(x)
+        if i == p.index:
+            names.append(name)
+        elif t == "_":
+            names.append("_")
+        else:
+            n = fresh_name(pass_.resolver, t, fn, m.file)  # t itself is used: t2, t3...
+            while n in taken:
+                n += "_"
+            taken.add(n)
+            names.append(n)
+            assigns.append(f"{t} = {n}")
+    m.var, m.handle, m.discarded, m.always_leaks = name, _render(p.handle, name), False, True
+    m.rebind = (", ".join(names) + " :=", "".join(f"; {a}" for a in assigns))
 
 
 def _discard(m: Match, p: ResourceParams) -> None:
@@ -227,8 +267,9 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
         m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, False, "the result is discarded", ()
         return True
     if m.always_leaks:
-        # a discarded cancel func: nothing can ever call it
-        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, True, None, ()
+        # a discarded value (a cancel func, rows, a response): nothing can ever release it, and
+        # nothing else can reach it, so releasing it is safe - when the call hands over a new one
+        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, m.not_fixable is None, m.not_fixable, ()
         return True
     res = Resource(m.var, m.handle, m.err, m.stmt, m.function, m.close, tuple(m.releases_by))
     analysis = Flow(res, pass_.resolver, m.file)

@@ -80,6 +80,8 @@ class Match:
     discarded: bool = False  # the result is not kept at all (`f()` or `_ = f()`)
     always_leaks: bool = False  # a discarded `_` renamed (fresh_name): nothing could release it
     rename: Node | None = None  # the `_` identifier that the fix renames to `var`
+    wrap: str | None = None  # a discarded call statement made the init of an if: `if rows, _ := `
+    rebind: tuple[str, str] | None = None  # `_, err = f()` -> ("rows, err2 :=", "; err = err2")
     release: str = "Close"  # the method a fix calls to release it ("" for a func value: cancel())
     releases_by: tuple[str, ...] = ("Close",)  # the methods that release it (Commit or Rollback)
     resource_id: str | None = None  # its catalogue entry

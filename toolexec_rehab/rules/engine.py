@@ -108,6 +108,8 @@ def template_context(m: Match, mctx: dict) -> dict:
     """What a rule's fix template sees (the placement sets guarded / in_loop)."""
     return {**mctx, "call": m.call, "zeros": m.zeros, "blanks": m.blanks, "deferred": m.deferred, "fmt": m.fmt,
             "func_name": m.func_name, "guarded": False, "in_loop": False, "node_id64": NODE_ID64,
+            # a discarded value renamed or wrapped: released right after the call, nil-guarded
+            "at_once": m.always_leaks and m.close != "call", "wrapped": m.wrap is not None,
             "release": m.release, "release_error": _release_error(m)}
 
 
@@ -266,7 +268,9 @@ class Engine:
                 esc, named = self._ownership(pass_, m)
                 return None, named or why, esc
             return None, why or "the rule's conditions did not establish that a fix is safe here", None
-        if lr.releases:
+        # a discarded resource (rows, a response; not a cancel func, whose context is kept) bound
+        # beside nothing but its error: no value of the user's carries it
+        if lr.releases and not (m.always_leaks and m.close != "call"):
             esc, why = self._ownership(pass_, m)
             if why is not None:
                 return None, why, esc

@@ -18,7 +18,7 @@ Render = Callable[[tuple, str, dict], str]  # rewrite.render.render(template_dir
 # the Match fields each placement reads (beyond the engine's own); the loader refuses a
 # rule whose conditions do not provide them
 PLACEMENT_NEEDS: dict[str, frozenset[str]] = {
-    "after-error-check": frozenset(("stmt",)),  # and, when known, flow / loop_last
+    "after-error-check": frozenset(("stmt",)),  # and, when known, flow / loop_last / rename / wrap
     "after-statement": frozenset(("stmt",)),  # and rename + var when a `_` is renamed
     "move-after-error-check": frozenset(("defer_stmt", "errcheck")),
     "replace": frozenset(),  # target, else the matched node
@@ -36,6 +36,20 @@ def _after_error_check(lr: Any, m: Match, tctx: dict, render: Render, template: 
     """After the `}` of the terminating error check right after the acquisition; at the end of
     the iteration in a loop; else nil-guarded right after the acquisition."""
     flow = m.flow
+    if tctx.get("at_once"):  # a discarded value: released right after the call
+        text = render(lr.template_dirs, template, tctx)
+        if not text:
+            return None
+        if m.rebind is not None:  # `_, err = f()` -> `rows, err2 := f(); err = err2`
+            left, op = m.stmt.child_by_field_name("left"), m.stmt.child_by_field_name("operator")
+            return [Edit(left.start_byte, op.end_byte, m.rebind[0]),
+                    Edit(m.stmt.end_byte, m.stmt.end_byte, m.rebind[1] + text)]
+        edits = [Edit(m.stmt.end_byte, m.stmt.end_byte, text)]
+        if m.rename is not None:
+            edits.append(Edit(m.rename.start_byte, m.rename.end_byte, m.var))
+        if m.wrap is not None:
+            edits.append(Edit(m.stmt.start_byte, m.stmt.start_byte, m.wrap))
+        return edits
     if m.loop_last is not None:
         at = m.loop_last.end_byte
         tctx["in_loop"] = True

@@ -42,7 +42,7 @@ func beginInLoopContinue(db *sql.DB, ids []int) int {
 	return done
 }
 
-// beginDiscarded: the transaction is dropped: reported, no fix.
+// beginDiscarded: the transaction is dropped: it is rolled back right after Begin.
 func beginDiscarded(db *sql.DB) bool {
 	_, err := db.Begin() // want "tx-not-finished"
 	return err == nil
