@@ -347,6 +347,72 @@ def test_bad_config_is_exit_2_with_its_line(isolated, monkeypatch, text, msg):
     assert tree_digest(root) == before and not (isolated / "o.json").exists()
 
 
+WRONG_TYPE = ("rules:\n  file-not-closed: on\nbuild: [fix]\n", ":3: build must be a mapping")
+
+
+@pytest.mark.parametrize("text,msg", [*BAD_CONFIGS, WRONG_TYPE],
+                         ids=["unknown-key", "unknown-rule", "yaml", "rule-dir", "wrong-type"])
+def test_go_vet_reports_a_bad_config_with_its_line(isolated, monkeypatch, text, msg):
+    """cmd/go runs `TOOL -flags` first and throws its stderr away ("-flags failed: exit
+    status 2"): the bad .rehab.yaml must still reach the user with its file:line, also when
+    a rule flag is given (go vet accepts it only if -flags listed it)."""
+    monkeypatch.delenv("REHAB_CONFIG")
+    root = _module(isolated)
+    (root / ".rehab.yaml").write_text(text)
+    for flags in ([], ["-unchecked-error=false"]):
+        r = _go("vet", f"-vettool={BIN}", *flags, "./...", cwd=root)
+        assert r.returncode != 0, r.stderr
+        assert ".rehab.yaml" + msg in r.stderr, (flags, r.stderr)  # cmd/go may shorten the path
+
+
+def test_flags_with_a_bad_config_still_list_every_shipped_rule(isolated, monkeypatch):
+    """What `-flags` answers while the config is bad (the shipped rules, from their file
+    names) is what it answers with a good one."""
+    monkeypatch.delenv("REHAB_CONFIG")
+    root = _module(isolated)
+    good = rehab("-flags", cwd=root, check=True)
+    (root / ".rehab.yaml").write_text("rules:\n  file-not-closed: on\nbogus: 1\n")
+    bad = rehab("-flags", cwd=root, check=True)
+    assert [f["Name"] for f in json.loads(bad.stdout)] == [f["Name"] for f in json.loads(good.stdout)]
+    assert ".rehab.yaml:3: unknown key 'bogus'" in bad.stderr, bad.stderr
+
+
+def test_go_vet_reports_a_bad_setting(isolated):
+    """The same for a bad REHAB_* variable: named, not lost with -flags' stderr."""
+    root = _module(isolated)
+    r = subprocess.run(["go", "vet", f"-vettool={BIN}", "./..."], cwd=root, env=go_env(REHAB_FIX="sometimes"),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0, r.stderr
+    assert "REHAB_FIX='sometimes'" in r.stderr, r.stderr
+
+
+TAGGED = [  # a tag on a value, on a key, on a mapping; each at line 3
+    "rules:\n  file-not-closed: on\n  unchecked-error: !!python/object:os.system off\n",
+    "rules:\n  file-not-closed: on\n  !!str unchecked-error: off\n",
+    "packages:\n  include: [example.com/m/...]\nbuild: !custom\n  fix: on\n",
+]
+
+
+@pytest.mark.parametrize("where", ["repo", "user"])
+@pytest.mark.parametrize("text", TAGGED, ids=["python-object", "str-on-key", "custom-on-mapping"])
+def test_a_yaml_tag_in_a_config_is_an_error_with_its_line(isolated, monkeypatch, text, where):
+    """The config is plain data: any tag, even a harmless `!!str`, is refused with file:line,
+    in the repository's .rehab.yaml and in the user's config.yaml, by `check` and `go vet`."""
+    monkeypatch.delenv("REHAB_CONFIG")
+    root = _module(isolated)
+    if where == "repo":
+        cfg = root / ".rehab.yaml"
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(isolated / "config"))
+        cfg = isolated / "config" / "toolexec-rehab" / "config.yaml"
+        cfg.parent.mkdir(parents=True)
+    cfg.write_text(text)
+    r = rehab("check", "./...", cwd=root)
+    assert r.returncode == 2 and f"{cfg}:3: YAML tag" in r.stderr, (r.stdout, r.stderr)
+    r = _go("vet", f"-vettool={BIN}", "./...", cwd=root)
+    assert r.returncode != 0 and f"{cfg}:3: YAML tag" in r.stderr, (r.stdout, r.stderr)
+
+
 def test_build_honours_config_and_audits(isolated, monkeypatch):
     monkeypatch.delenv("REHAB_CONFIG")
     # a nonce: an earlier run at the same temp path would make this compile a cache hit, which

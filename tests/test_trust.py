@@ -13,10 +13,12 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -602,3 +604,109 @@ def test_a_runtime_dir_prepared_by_someone_else_is_not_used(shared_tmp, other_us
     r = rehab("check", ".", cwd=m, env={"XDG_RUNTIME_DIR": str(rt)})
     assert r.returncode == 1 and "not a private directory of yours" in r.stderr, r.stderr
     assert list((rt / "toolexec-rehab").iterdir()) == []
+
+
+# ------------------------------------------------------------------ 9. fix --write on a shared tree
+
+def _leaky_files(m, names):
+    """One leaky function per file of package main, beside main.go."""
+    for n in names:
+        (m / f"{n}.go").write_text(f'package main\n\nimport "os"\n\nfunc Open{n.upper()}() byte {{\n'
+                                   f'\tf, err := os.Open("{n}")\n\tif err != nil {{\n\t\treturn 0\n\t}}\n'
+                                   f'\tb := make([]byte, 1)\n\tf.Read(b)\n\treturn b[0]\n}}\n')
+
+
+def _audited_files(log) -> list[str]:
+    if not os.path.exists(log):
+        return []
+    return sorted({os.path.basename(json.loads(x)["file"]) for x in open(log).read().splitlines()})
+
+
+def test_fix_write_refuses_a_source_file_linked_out_of_the_module(tmp_path):
+    """A package file that is a symbolic link to a file outside the module (someone else's
+    checkout, a shared directory) is neither written through nor replaced: a clear error
+    naming it, exit 2, and nothing written anywhere (main.go, fixable too, is left as well)."""
+    m = _module(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    _leaky_files(outside, ["shared"])
+    (m / "shared.go").symlink_to(outside / "shared.go")
+    assert rehab("fix", "--diff", ".", cwd=m).stdout.count("+++ ") == 2  # both files would be fixed
+    log = tmp_path / "audit.jsonl"
+    before = tree_digest(tmp_path)
+    r = rehab("fix", "--write", ".", cwd=m, env={"REHAB_AUDIT_LOG": str(log)})
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "shared.go" in r.stderr and "outside the module" in r.stderr and "nothing written" in r.stderr, r.stderr
+    _no_traceback(r)
+    assert tree_digest(tmp_path) == before
+    assert os.readlink(m / "shared.go") == str(outside / "shared.go")
+    assert not log.exists()
+
+
+def test_fix_write_writes_through_a_link_inside_the_module(tmp_path):
+    """A link to a file inside the module stays a link; the file it names is fixed."""
+    m = _module(tmp_path)
+    (m / "testdata").mkdir()  # cmd/go ignores testdata/: the file is in package main only through the link
+    _leaky_files(m / "testdata", ["shared"])
+    (m / "shared.go").symlink_to("testdata/shared.go")
+    old = (m / "testdata" / "shared.go").read_bytes()
+    r = rehab("fix", "--write", ".", cwd=m, env={"REHAB_AUDIT_LOG": str(tmp_path / "audit.jsonl")})
+    assert r.returncode == 0, r.stderr
+    assert os.readlink(m / "shared.go") == "testdata/shared.go"
+    assert (m / "testdata" / "shared.go").read_bytes() != old
+    assert sorted(os.listdir(m)) == ["go.mod", "main.go", "shared.go", "testdata"]
+
+
+def test_fix_write_keeps_each_files_mode_and_owner(tmp_path):
+    """On a shared tree a fixed file stays its owner's, with its group and permission bits
+    (the new file replaces the old one, so these are set on it before the rename)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file to another uid")
+    m = _module(tmp_path)
+    _leaky_files(m, ["a", "b", "c"])
+    want = {"main.go": (0o644, 0, 0), "a.go": (0o640, 1234, 1234), "b.go": (0o755, 0, 4321),
+            "c.go": (0o2775, 1234, 0)}
+    for name, (mode, uid, gid) in want.items():
+        os.chown(m / name, uid, gid)
+        os.chmod(m / name, mode)
+    before = tree_digest(m)
+    r = rehab("fix", "--write", ".", cwd=m, env={"REHAB_AUDIT_LOG": str(tmp_path / "audit.jsonl")})
+    assert r.returncode == 0, r.stderr
+    after = tree_digest(m)
+    assert sorted(k for k in before if before[k] != after[k]) == sorted(want), (before, after)  # all fixed
+    got = {name: (stat.S_IMODE(os.lstat(m / name).st_mode), os.lstat(m / name).st_uid, os.lstat(m / name).st_gid)
+           for name in want}
+    assert got == want
+    assert sorted(os.listdir(m)) == sorted([*want, "go.mod"])  # no temporary file left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_fix_write_interrupted_mid_write_leaves_each_file_old_or_new(tmp_path, sig):
+    """A signal while `fix --write` replaces files (REHAB_FIX_PAUSE holds it after each file):
+    no temporary file is left, every file is byte for byte the old one or the fixed one, and
+    every file that changed has its fixes in the audit log."""
+    names = ["a", "b", "c", "d"]
+    m = _module(tmp_path / "run")
+    _leaky_files(m, names)
+    ref = shutil.copytree(m, tmp_path / "ref" / "victim")  # what a run to the end writes
+    r = rehab("fix", "--write", ".", cwd=ref, env={"REHAB_AUDIT_LOG": str(tmp_path / "ref.jsonl")})
+    assert r.returncode == 0, r.stderr
+    old, new = tree_digest(m), tree_digest(ref)
+    assert all(old[f"{n}.go"] != new[f"{n}.go"] for n in names)
+    log = tmp_path / "audit.jsonl"
+    env = dict(os.environ, REHAB_AUDIT_LOG=str(log), REHAB_FIX_PAUSE="2")
+    env.pop("GOFLAGS", None)
+    p = subprocess.Popen([str(BIN), "fix", "--write", "."], cwd=m, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while tree_digest(m) == old and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert p.poll() is None, "fix --write ended before it was signalled: " + p.stderr.read()
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode in (130, -sig), (p.returncode, err)
+    now = tree_digest(m)
+    assert sorted(now) == sorted(old), sorted(now)  # no temporary file
+    changed = sorted(k for k in now if now[k] != old[k])
+    assert changed and all(now[k] == new[k] for k in changed), err
+    assert _audited_files(log) == changed, (changed, err)

@@ -8,6 +8,7 @@ error (a traceback only with REHAB_DEBUG=1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -194,7 +195,6 @@ def _fixes(args, label: str, suggestions: bool = True):
 def cmd_fix(args) -> int:
     from . import pipeline as PL
     from .analysis import UsageError
-    from .paths import write_private
 
     run, fixed = _fixes(args, "fix", suggestions=not args.write or args.suggestions)
     # everything is computed before anything is written
@@ -210,30 +210,108 @@ def cmd_fix(args) -> int:
         errors = PL.verify_build(new)
         if errors:
             raise UsageError("nothing written:\n" + "\n".join(errors))
-    entries = []
-    modes = {}
-    for ff in fixed:
-        st = os.stat(ff.file.origin)
-        with open(ff.file.origin, "rb") as fh:
-            if fh.read() != ff.file.src:
-                raise UsageError(f"{PL.display(ff.file.origin)}: changed while we were fixing it; nothing written")
-        entries += [PL.audit_entry(fd, ff.file) for fd in ff.applied]
-        modes[ff.file.origin] = st.st_mode & 0o7777
+    targets = _write_targets(fixed)
+    entries = [PL.audit_entry(fd, ff.file) for ff in fixed for fd in ff.applied]
     log = run.cfg.audit_path() if entries else None
     if entries:
         from .audit import check_writable
 
         check_writable(log, run.cfg.audit_root())  # before any file changes: a fix must never go unrecorded
-    for ff in fixed:
-        write_private(ff.file.origin, new[ff.file.origin])
-        os.chmod(ff.file.origin, modes[ff.file.origin])  # keep the user's permissions, not our private 0600
-        print(f"fixed {PL.display(ff.file.origin)}: " + ", ".join(f"{fd.rule}@{fd.line}" for fd in ff.applied),
-              file=sys.stderr)
-    if entries:
-        from .audit import append
+    with _signals_held():
+        _write_fixes(fixed, new, targets)
+        if entries:
+            from .audit import append
 
-        append(log, entries, source="fix --write", root=run.cfg.audit_root())
+            append(log, entries, source="fix --write", root=run.cfg.audit_root())
     return 0
+
+
+def _write_targets(fixed) -> dict[str, tuple[str, os.stat_result]]:
+    """origin -> (the file to replace, its stat now), for every fixed file, before anything
+    is written: UsageError if any one may not be written, so that none is."""
+    from .analysis import UsageError
+    from .pipeline import display
+
+    out: dict[str, tuple[str, os.stat_result]] = {}
+    seen: dict[str, str] = {}
+    for ff in fixed:
+        target, st = _write_target(ff.file)
+        if target in seen:
+            raise UsageError(f"{display(ff.file.origin)} and {display(seen[target])} are the same file "
+                             f"{target}; nothing written")
+        seen[target] = ff.file.origin
+        out[ff.file.origin] = (target, st)
+    return out
+
+
+def _write_target(f) -> tuple[str, os.stat_result]:
+    """Where `fix --write` writes the file f, and its stat (the mode and owner to keep): the
+    file itself, or for a symbolic link the file it names when that lies inside the module
+    (a link stays a link). A link out of the module may be someone else's file: refused, as
+    is a file whose owner a rewrite could not keep, or one that changed since it was read."""
+    from .analysis import UsageError
+    from .golang.package import find_module
+    from .paths import confined, keep_owner_problem
+    from .pipeline import display
+
+    name = display(f.origin)
+    mod = find_module(os.path.dirname(f.origin))
+    root = mod[0] if mod else os.path.dirname(f.origin)
+    target = os.path.realpath(f.origin)
+    if not confined(target, root):
+        raise UsageError(f"{name}: a symbolic link to {target}, outside the module {root} (someone else's "
+                         f"file?): not written through; nothing written")
+    st = os.stat(target)
+    why = keep_owner_problem(st)
+    if why:
+        raise UsageError(f"{name}: {why}: a rewrite could not keep its owner and group; nothing written")
+    with open(target, "rb") as fh:
+        if fh.read() != f.src:
+            raise UsageError(f"{name}: changed while we were fixing it; nothing written")
+    return target, st
+
+
+def _write_fixes(fixed, new: dict[str, bytes], targets: dict[str, tuple[str, os.stat_result]]) -> None:
+    from .paths import replace_keeping
+    from .pipeline import display
+
+    for ff in fixed:
+        target, st = targets[ff.file.origin]
+        replace_keeping(target, new[ff.file.origin], st)
+        print(f"fixed {display(ff.file.origin)}: " + ", ".join(f"{fd.rule}@{fd.line}" for fd in ff.applied),
+              file=sys.stderr)
+        _write_pause()
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """`fix --write` replaces its files and records its fixes as one step: a SIGINT, SIGTERM
+    or SIGHUP that arrives meanwhile takes effect once the step is done, so an interrupted
+    run never leaves some files fixed and others not, or a fix that the audit log lacks.
+    (Each file is replaced by a rename: old or new, never half-written, either way.)"""
+    import signal
+
+    got: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {s: signal.signal(s, lambda n, _frame: got.append(n)) for s in held}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, signal.SIG_DFL if h is None else h)
+        for n in dict.fromkeys(got):
+            signal.raise_signal(n)
+
+
+def _write_pause() -> None:
+    """REHAB_FIX_PAUSE (tests only): wait after each file written, so that a test can signal
+    a run in the middle of its writes."""
+    from .settings import number, raw
+
+    if raw("REHAB_FIX_PAUSE") is not None:
+        import time
+
+        time.sleep(number("REHAB_FIX_PAUSE"))
 
 
 # ------------------------------------------------------------------ overlay

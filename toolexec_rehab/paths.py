@@ -290,8 +290,42 @@ def cache_dir() -> str:
 def write_private(path: str, data: bytes, mode: int = 0o600) -> None:
     """Write atomically: a fresh file (O_EXCL|O_NOFOLLOW, 0600) in the same directory, then
     renamed over path. Never half-written, never written through a planted file or link."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    _replace(path, data, mode)
+
+
+def replace_keeping(path: str, data: bytes, like: os.stat_result) -> None:
+    """Replace a user's file as write_private writes ours (a fresh file beside it, renamed
+    over it), the new file taking the old one's owner, group and permission bits before the
+    rename: a fixed file on a shared tree stays its owner's and as readable (or executable)
+    as it was, at every moment. Synced before the rename: a crash leaves the old file or the
+    new one. path must not be a symbolic link (the rename would replace the link, not the
+    file it names): resolve it first; keep_owner_problem says beforehand whether we can."""
+    def keep(fd: int) -> None:
+        os.fchown(fd, like.st_uid, like.st_gid)  # before the mode: a chown clears set-id bits
+        os.fchmod(fd, stat.S_IMODE(like.st_mode))
+        os.fsync(fd)
+
+    _replace(path, data, 0o600, keep)
+
+
+def keep_owner_problem(st: os.stat_result) -> str | None:
+    """Why a file replaced by replace_keeping could not get its owner and group back (only
+    root may give a file away; anyone else only to a group of theirs), or None."""
+    if os.geteuid() == 0:
+        return None
+    if st.st_uid != os.geteuid():
+        return f"owned by uid {st.st_uid}, not by you (uid {os.geteuid()})"
+    if st.st_gid != os.getegid() and st.st_gid not in os.getgroups():
+        return f"its group {st.st_gid} is not one of yours"
+    return None
+
+
+def _replace(path: str, data: bytes, mode: int, before_rename=None) -> None:
+    """data into a fresh temporary file beside path (O_EXCL|O_NOFOLLOW: never a planted one),
+    before_rename(fd) on it, then renamed over path; on any failure or interruption
+    (KeyboardInterrupt included) the temporary file is removed."""
     d = os.path.dirname(path) or "."
-    os.makedirs(d, mode=0o700, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(8):
         tmp = os.path.join(d, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
@@ -305,6 +339,9 @@ def write_private(path: str, data: bytes, mode: int = 0o600) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            if before_rename is not None:
+                fh.flush()
+                before_rename(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

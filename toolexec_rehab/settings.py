@@ -74,6 +74,8 @@ _VARS = (
     Var("REHAB_SERVER_TRACE", "path", "tests: append `served <importpath> parsed=<files parsed>` per compile the server served"),
     Var("REHAB_SERVER_STATS", "path", "benchmarks: append the server's CPU seconds per request"),
     Var("REHAB_LAUNCHER_NO_S", "bool", "tests: the launcher starts Python without `-S`", False),
+    Var("REHAB_FIX_PAUSE", "number", "tests: seconds `fix --write` waits after each file it writes (a test "
+        "signals it there)"),
     Var("REHAB_SPEC", "internal", "internal: the launcher's speculative compile (pid)"),
 )
 VARS: dict[str, Var] = {v.name: v for v in _VARS}

@@ -5,7 +5,9 @@ cmd/go runs the tool three ways (Go 1.26: cmd/go/internal/vet, work/exec.go):
   TOOL -V=full          once: the tool's ID in the build cache key. Ours changes with our
                         version, the rule files, .rehab.yaml and the REHAB_* settings, so a
                         cached vet result is never replayed for different rules.
-  TOOL -flags           once: the flags we accept, as JSON [{Name, Bool, Usage}].
+  TOOL -flags           once: the flags we accept, as JSON [{Name, Bool, Usage}]. cmd/go
+                        discards this step's stderr, so a bad config or setting does not
+                        fail it: -V=full reports it (_flags_for_go).
   TOOL [flags] vet.cfg  per package (through -toolexec if one is set). vet.cfg is JSON:
                         ID, ImportPath, Dir, GoFiles (absolute), VetxOnly, VetxOutput,
                         Stdout, FixArchive, SucceedOnTypecheckFailure, ...
@@ -64,14 +66,10 @@ def looks_like_vet(argv: list[str]) -> bool:
 
 # ------------------------------------------------------------------ flags
 
-def _flag_defs() -> dict[str, tuple[bool, str]]:
-    """name -> (is bool, usage). Rule flags need the rule files (cheap: YAML + pydantic)."""
-    from .rules.loader import all_rules
-
-    defs = {}
-    for lr in all_rules():
-        state = "" if lr.rule.enabled else " (opt-in)"
-        defs[lr.id] = (True, f"enable {lr.id} analysis: {lr.rule.summary}{state}")
+def _flag_defs(rule_flags: dict | None = None) -> dict[str, tuple[bool, str]]:
+    """name -> (is bool, usage): the rules' flags (by default every rule's, see _rule_flags),
+    then ours."""
+    defs = dict(_rule_flags() if rule_flags is None else rule_flags)
     defs.update({
         "V": (True, "print version and exit"),
         "c": (False, "display offending line with this many lines of context"),
@@ -81,6 +79,29 @@ def _flag_defs() -> dict[str, tuple[bool, str]]:
         "fix": (True, "apply all suggested fixes"),
     })
     return defs
+
+
+def _rule_flags() -> dict[str, tuple[bool, str]]:
+    """One flag per rule, opt-in ones included. Needs the rule files (cheap: YAML + pydantic)
+    and so the config (its rule_dirs)."""
+    from .rules.loader import all_rules
+
+    defs = {}
+    for lr in all_rules():
+        state = "" if lr.rule.enabled else " (opt-in)"
+        defs[lr.id] = (True, f"enable {lr.id} analysis: {lr.rule.summary}{state}")
+    return defs
+
+
+def _shipped_rule_flags() -> dict[str, tuple[bool, str]]:
+    """The shipped rules' flags from their file names alone (the loader holds a rule's id to
+    its file name): loading a rule reads the config again (its resources come from the
+    catalogue, which the config's rule directories extend)."""
+    from .paths import builtin_dirs
+
+    ids = sorted(n.rsplit(".", 1)[0] for n in os.listdir(builtin_dirs()[0])
+                 if n.endswith((".yaml", ".yml")) and n != "resources.yaml")
+    return {rid: (True, f"enable {rid} analysis") for rid in ids}
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -139,8 +160,27 @@ def parse_args(argv: list[str]) -> tuple[dict, list[str]]:
     return vals, argv[i:]
 
 
+def _flags_for_go() -> dict[str, tuple[bool, str]]:
+    """`-flags` is the first thing `go vet` runs, and cmd/go throws away its stderr (it says
+    only "-flags failed: exit status 2"). A bad .rehab.yaml, user config, rule directory or
+    REHAB_* setting would lose its file:line here, so it does not fail this step: the shipped
+    rules' flags answer, and the next step (-V=full, whose stderr cmd/go prints, then each
+    package's run) stops vet with the message."""
+    from .errors import is_user_error
+    from .settings import check
+
+    try:
+        check()
+        return _flag_defs()
+    except Exception as e:
+        if not is_user_error(e, OSError):
+            raise
+        print(f"{PROG}: warning: {e} (listing the shipped rules' flags only)", file=sys.stderr)
+        return _flag_defs(_shipped_rule_flags())
+
+
 def print_flags() -> None:
-    flags = [{"Name": n, "Bool": b, "Usage": u} for n, (b, u) in sorted(_flag_defs().items()) if n != "fix"]
+    flags = [{"Name": n, "Bool": b, "Usage": u} for n, (b, u) in sorted(_flags_for_go().items()) if n != "fix"]
     sys.stdout.write(json.dumps(flags, indent="\t"))
 
 
@@ -303,7 +343,10 @@ def run(cfg_path: str, flags: dict) -> int:
 
 def _load_files(cfg: dict, cfg_path: str) -> list | None:
     """vet.cfg's GoFiles, parsed; a syntax error is bad input (None with
-    SucceedOnTypecheckFailure)."""
+    SucceedOnTypecheckFailure). For a cgo package cmd/go lists cgo's files ($WORK/bNNN:
+    _cgo_gotypes.go, x.cgo1.go, _cgo_import.go); each x.cgo1.go stands for the user's x.go,
+    which is what is analyzed (as `check` does: positions and fixes in x.go)."""
+    from .golang.cgo import translated_from
     from .golang.package import load_file
     from .syntax import syntax_errors
 
@@ -311,6 +354,9 @@ def _load_files(cfg: dict, cfg_path: str) -> list | None:
     for p in cfg["GoFiles"]:
         if not os.path.isabs(p) and cfg.get("Dir"):
             p = os.path.join(cfg["Dir"], p)
+        source = translated_from(p)
+        if source is not None and os.path.isfile(source):
+            p = source
         try:
             files.append(load_file(p))
         except OSError as e:
@@ -367,6 +413,9 @@ def main(argv: list[str]) -> int:
     from .settings import check
 
     try:
+        if argv == ["-flags"]:  # cmd/go's call: settings are checked by _flags_for_go
+            print_flags()
+            return 0
         check()
         flags, args = parse_args(argv)
         if flags.get("V"):
