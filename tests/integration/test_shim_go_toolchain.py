@@ -143,17 +143,68 @@ def test_build_race(go, mode, paniccheck, sources, have_cgo):
 
 
 def test_cgo_package(go, mode, sources, have_cgo):
+    """cgo packages get fixes: a plain Go file of a cgo package (native/files.go) as before, and
+    the files that import "C" (native/native.go, and cmd/cgomain/main.go, a package of cgo
+    files only), which cmd/go compiles as cgo's translations ($WORK/bNNN/x.cgo1.go). Each
+    leak is patched at the user's file:line, the programs leak nothing, and a panic after
+    the patched line and after a C call cgo wrote on fewer lines names the user's line."""
     if not have_cgo:
         pytest.skip("cgo needs a C compiler")
     src = sources.copy("cgopkg")
     with sources.untouched(src):
-        res = go.run(["build", "-o", f"{src.parent / 'bin'}/", "./cmd/cgopkg"], cwd=src, mode=mode,
-                     env={"CGO_ENABLED": "1", **({"REHAB_VERBOSE": "1"} if mode == "rehab" else {})})
+        res = go.run(["build", "-o", f"{src.parent / 'bin'}/", "./cmd/..."], cwd=src, mode=mode,
+                     env={"CGO_ENABLED": "1",
+                          **({"REHAB_VERBOSE": "1", "REHAB_SERVER": "off"} if mode == "rehab" else {})})
     if mode == "rehab":
         assert_patches(res, src, sources.markers(src))
+        assert {p["file"] for p in res.patches} >= {"native/native.go", "cmd/cgomain/main.go"}, res.describe()
+    else:
+        assert not res.patches
     out = run_bin([src.parent / "bin" / "cgopkg"])
     assert "checksum_ok=true" in out.stdout, out.stdout
     assert leaked_fds(out.stdout) == EXPECTED_LEAKED[mode], out.stdout
+    exe = src.parent / "bin" / "cgomain"
+    out = run_bin([exe])
+    assert "fallback_ok=true" in out.stdout, out.stdout
+    assert leaked_fds(out.stdout) == EXPECTED_LEAKED[mode], out.stdout
+    crash = run_bin([exe, "panic"], expect_rc=2)
+    main_go = src / "cmd" / "cgomain" / "main.go"
+    assert frame_re(str(main_go), sources.line_of(main_go, PANIC_MARK)).search(crash.stderr), crash.stderr
+    assert "go-build" not in crash.stderr and "cgo1" not in crash.stderr, crash.stderr
+
+
+def test_cgo_package_test_and_cover(go, mode, sources, have_cgo):
+    """The test variant of a cgo package is patched too (native/native_test.go counts what
+    SumFile, in the cgo file, leaks). Under -cover cgo translates the cover tool's file,
+    which the shim leaves alone: the cgo file compiles as it is, the coverage is the same."""
+    if not have_cgo:
+        pytest.skip("cgo needs a C compiler")
+    src = sources.copy("cgopkg")
+    env = {"CGO_ENABLED": "1", **({"REHAB_SERVER": "off"} if mode == "rehab" else {})}
+    with sources.untouched(src):
+        res = go.run(["test", "-count=1", "-v", "./native"], cwd=src, mode=mode, env=env)
+        assert leaked_fds(res.stdout) == {"plain": 3, "rehab": 0}[mode], res.describe()
+        res = go.run(["test", "-count=1", "-cover", "-v", "./native"], cwd=src, mode=mode, env=env)
+    assert leaked_fds(res.stdout) == 3, res.describe()
+    if mode == "rehab":
+        plain = go.run(["test", "-count=1", "-cover", "-v", "./native"], cwd=src, mode="plain", env=env)
+        assert _coverage(res) == _coverage(plain), (res.describe(), plain.describe())
+
+
+def test_cgo_package_vet(go, rehab_bin, sources, have_cgo):
+    """`go vet -vettool` hands the tool cgo's files ($WORK/bNNN/x.cgo1.go in vet.cfg's
+    GoFiles): the leaks in the cgo files are reported at the user's file:line all the same."""
+    if not have_cgo:
+        pytest.skip("cgo needs a C compiler")
+    src = sources.copy("cgopkg")
+    with sources.untouched(src):
+        res = go.run(["vet", f"-vettool={rehab_bin}", "-file-not-closed", "./..."], cwd=src, mode="plain",
+                     env={"CGO_ENABLED": "1"}, check=False)
+    assert res.returncode == 1, res.describe()
+    vet_re = re.compile(r"^(?P<file>\S+\.go):(?P<line>\d+):\d+: .* \((?P<rule>[a-z-]+)\)$", re.M)
+    got = sorted((m["rule"], (src / m["file"]).resolve(), int(m["line"])) for m in vet_re.finditer(res.stderr))
+    assert got == sorted(sources.markers(src)), res.describe()
+    assert "go-build" not in res.stderr and "cgo1" not in res.stderr, res.describe()
 
 
 @pytest.fixture(scope="module")

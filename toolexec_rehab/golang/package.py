@@ -44,7 +44,7 @@ def find_module(directory: str) -> tuple[str, str] | None:
 
 @dataclass
 class GoFile:
-    path: str  # the file actually read (may be a cover/cgo rewrite in $WORK)
+    path: str  # the file actually read (may be the cover tool's rewrite in $WORK; never cgo's: golang/cgo.py)
     origin: str  # the user's source file: positions and node IDs refer to it
     src: bytes
     tree: object
@@ -130,7 +130,7 @@ def load_file(path: str, src: bytes | None = None, origin: str | None = None) ->
         origin = os.path.abspath(path)
         d = P.line_directive(src)
         if d is not None and os.path.isabs(d[0]):
-            # cover- or cgo-generated: line 2 of this file is line d[1] of d[0].
+            # the cover tool's x.cover.go: line 2 of this file is line d[1] of d[0].
             origin, offset = d[0], d[1] - 2
     tree = _parse(path, src)
     f = GoFile(path=path, origin=origin, src=src, tree=tree, line_offset=offset)

@@ -43,7 +43,8 @@ def is_generated(src: bytes) -> bool:
 
 
 def line_directive(src: bytes) -> tuple[str, int] | None:
-    """A `//line file:line[:col]` directive on the first line (cgo, cover)."""
+    """A `//line file:line[:col]` directive on the first line (the cover tool's header; cgo's
+    is on line 3: golang/cgo.py)."""
     m = LINE_DIRECTIVE_RE.match(src)
     if not m:
         return None

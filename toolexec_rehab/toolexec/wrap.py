@@ -106,15 +106,26 @@ def _first_line(path: str) -> bytes:
         return b""
 
 
+def _line_target(first: bytes) -> str | None:
+    """The file a `//line file:line[:col]` first line names, when absolute."""
+    if not first.startswith(b"//line "):
+        return None
+    target = first[7:].strip().decode("utf-8", "replace")
+    fname = target.rsplit(":", 2)[0] if target.count(":") >= 2 else target.rsplit(":", 1)[0]
+    return fname if os.path.isabs(fname) else None
+
+
 def _origin(path: str, objdir: str | None) -> str | None:
     """The user's file behind a compile input, or None for a purely generated one."""
     if objdir and _under(path, objdir):
-        first = _first_line(path)
-        if first.startswith(b"//line "):
-            target = first[7:].strip().decode("utf-8", "replace")
-            fname = target.rsplit(":", 2)[0] if target.count(":") >= 2 else target.rsplit(":", 1)[0]
-            return fname if os.path.isabs(fname) else None
-        return None  # _testmain.go, covervars.go, cgo glue
+        from ..golang.cgo import translated_from
+
+        source = translated_from(path)  # cgo's x.cgo1.go: its header (line 3) names x.go
+        if source is not None:
+            return None if _under(source, objdir) else source
+        # the cover tool's x.cover.go; None: _testmain.go, covervars.go, cgo's glue, and cgo's
+        # translations of cover files (golang.cgo.translated_from)
+        return _line_target(_first_line(path))
     return os.path.abspath(path)
 
 
@@ -180,22 +191,42 @@ def _warn(msg: str) -> None:
     print(f"toolexec-rehab: warning: {msg}", file=sys.stderr)
 
 
-def _load_chosen(chosen: list[tuple[str, str]]) -> list:
-    """The chosen files as GoFiles (generated ones left out), each knowing its user's path."""
+def _load_chosen(chosen: list[tuple[str, str]]) -> tuple[list, dict]:
+    """The chosen files as GoFiles (generated ones left out), each knowing its user's path;
+    and the cgo translations among the compile inputs, by the GoFile that stands for each:
+    (cgo's file, its bytes).
+
+    For cgo's x.cgo1.go the GoFile is the file cgo translated, the user's x.go: the analysis
+    sees the user's code, as `check` and vet do (same positions, same node IDs), and a fix
+    goes into cgo's file through golang.cgo.Translation (_Rewrite._write)."""
     from ..golang import parse as P
+    from ..golang.cgo import translated_from
     from ..golang.package import load_file
 
-    files = []
+    files, cgo = [], {}
     for path, origin in chosen:
         with open(path, "rb") as fh:
             src = fh.read()
+        source = translated_from(path, src)
+        if source is not None:
+            try:
+                gf = load_file(source)
+            except OSError:
+                gf = None
+            if gf is None or gf.origin != origin or gf.path in cgo:
+                _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"),
+                               f"{path}: cgo's translation of {source}: not analyzed")
+                continue
+            cgo[gf.path] = (path, src)
+            files.append(gf)
+            continue
         if P.is_generated(src):
             continue
         gf = load_file(path, src)
         if gf.origin != origin:
             gf.origin = origin
         files.append(gf)
-    return files
+    return files, cgo
 
 
 class _Policy:
@@ -231,10 +262,12 @@ class _Policy:
 
 class _Rewrite:
     """The rewritten files of one compile, in <objdir>/rehab (line-preserving, with a //line
-    header back to the user's file), the patch log lines and the fixes applied."""
+    header back to the user's file; cgo's keep their own), the patch log lines and the fixes
+    applied."""
 
-    def __init__(self, ca: CompileArgs, policy: _Policy):
+    def __init__(self, ca: CompileArgs, policy: _Policy, cgo: dict | None = None):
         self.ca, self.policy = ca, policy
+        self.cgo = cgo or {}  # GoFile path -> (cgo's file compiled in its place, its bytes)
         self.outdir = os.path.join(ca.objdir or ".", "rehab")
         self.replaced: dict[str, str] = {}
         self.log: list[str] = []
@@ -275,26 +308,44 @@ class _Rewrite:
         if res.new_src is None:
             return []
         rejected = {id(fd) for fd, _ in res.rejected}
-        self._write(gf, res.new_src)
+        if not self._write(gf, res.new_src):
+            return []
         for fd in mine:
             if id(fd) not in rejected and fd is not markers_diag:
                 self.applied.append((fd, gf))
                 self.log.append(f"REHAB: patched {fd.rule} defer@{fd.node_id} {gf.origin}:{fd.line}")
         return marks.sites if markers_diag is not None and id(markers_diag) not in rejected else []
 
-    def _write(self, gf, new_src: bytes) -> None:
+    def _write(self, gf, new_src: bytes) -> bool:
+        """Write gf's fixed source in place of its compile input; False: nothing was written
+        (a fix that cgo's file cannot take: that file is compiled as it is)."""
         from ..golang import parse as P
         from ..paths import write_private
 
-        header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
+        compiled = gf.path
+        if gf.path in self.cgo:  # cgo's file, the fixed lines in place; its //line directives kept
+            from ..golang.cgo import Translation
+
+            compiled, src = self.cgo[gf.path]
+            tr = Translation.load(compiled, src, gf)
+            data = tr.splice(new_src) if tr is not None else None
+            if data is None:
+                why = "does not line up with" if tr is None else "rewrote a line a fix changes in"
+                _log_rejection(os.environ.get("TOOLEXEC_IMPORTPATH", "?"),
+                               f"cgo's {compiled} {why} {gf.path}: compiled as it is")
+                return False
+        else:
+            header = b"" if P.line_directive(gf.src) else f"//line {gf.origin}:1:1\n".encode()
+            data = header + new_src
         os.makedirs(self.outdir, mode=0o700, exist_ok=True)
-        dest = os.path.join(self.outdir, os.path.basename(gf.path))
+        dest = os.path.join(self.outdir, os.path.basename(compiled))
         n = 1
         while dest in self.replaced.values():
             n += 1
-            dest = os.path.join(self.outdir, f"{n}_{os.path.basename(gf.path)}")
-        write_private(dest, header + new_src)
-        self.replaced[gf.path] = dest
+            dest = os.path.join(self.outdir, f"{n}_{os.path.basename(compiled)}")
+        write_private(dest, data)
+        self.replaced[compiled] = dest
+        return True
 
     def argv(self) -> list[str]:
         """The compile's argv with the rewritten files (and the marker file) in place."""
@@ -332,7 +383,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     from ..analysis import Analyzer
     from ..golang.package import Package
 
-    files = _load_chosen(chosen)
+    files, cgo = _load_chosen(chosen)
     if not files:
         return None
     policy = _Policy(_config())
@@ -343,7 +394,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     groups: dict[str, list] = {}
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)
-    rw = _Rewrite(ca, policy)
+    rw = _Rewrite(ca, policy, cgo)
     for pkgname, fs in groups.items():
         rw.package(pkgname, fs, analyzer.analyze(Package(fs)))
     for w in analyzer.engine.warnings:

@@ -1,4 +1,4 @@
-// Package native mixes a cgo file with a plain Go file that leaks a file.
+// Package native mixes a cgo file with a plain Go file; each leaks a file.
 package native
 
 /*
@@ -15,7 +15,10 @@ static uint32_t rehab_checksum(const unsigned char *p, int n) {
 */
 import "C"
 
-import "unsafe"
+import (
+	"os"
+	"unsafe"
+)
 
 // Checksum returns the 32-bit FNV-1a hash of b, computed in C.
 func Checksum(b []byte) uint32 {
@@ -23,4 +26,19 @@ func Checksum(b []byte) uint32 {
 		return uint32(C.rehab_checksum(nil, 0))
 	}
 	return uint32(C.rehab_checksum((*C.uchar)(unsafe.Pointer(&b[0])), C.int(len(b))))
+}
+
+// SumFile hashes the first bytes of the file at path in C. It leaks the file
+// when the read succeeds.
+func SumFile(path string) (uint32, error) {
+	f, err := os.Open(path) // LEAK(file-not-closed)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 64)
+	n, err := f.Read(buf)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(C.rehab_checksum((*C.uchar)(unsafe.Pointer(&buf[0])), C.int(n))), nil
 }
