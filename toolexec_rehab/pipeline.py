@@ -187,6 +187,9 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
     from .golang.package import Package, load_file
 
     state = {ff.file.path: ff for ff in out}
+    # one finding gets one fix: a finding that a later round still sees (a fix its rule's
+    # analysis does not count as a release) is not fixed again
+    done = {(x.rule, x.node_id) for ff in out for x in ff.applied}
     for _ in range(MAX_ROUNDS - 1):
         current = {p: load_file(p, ff.new_src, origin=ff.file.origin) for p, ff in state.items()}
         again: list[Diagnostic] = []
@@ -194,10 +197,11 @@ def fixed_files(findings: list[Diagnostic], files: Mapping[str, GoFile], only_id
             if any(f.path in current for f in pkg.files):
                 pkg2 = Package([current.get(f.path, f) for f in pkg.files])
                 again += [x for x in run.analyzer.analyze(pkg2) if x.fix and x.path in current
-                          and (keep is None or keep(x))]
+                          and (keep is None or keep(x)) and (x.rule, x.node_id) not in done]
         more = _apply_round(again, current, None, layout)
         if not more:
             break
+        done |= {(x.rule, x.node_id) for ff in more for x in ff.applied}
         for ff in more:
             prev = state[ff.file.path]
             # a fix refused in one round may apply in the next; one refused again is said once

@@ -118,8 +118,9 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
     (or discarded: `call()` as a statement, `_ = call()`)."""
     call = m.node
     parent = call.parent
-    m.type, m.close, m.rename, m.releases_by, m.wrap, m.rebind = p.type, p.close, None, ("Close",), None, None
-    m.release, m.resource_id, m.not_fixable = ("" if p.close == "call" else "Close"), None, None
+    release = tuple(getattr(p, "release", None) or ("Close",))
+    m.type, m.close, m.rename, m.releases_by, m.wrap, m.rebind = p.type, p.close, None, release, None, None
+    m.release, m.resource_id, m.not_fixable = ("" if p.close == "call" else release[0]), None, None
     if parent is not None and parent.type == "expression_statement":
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None

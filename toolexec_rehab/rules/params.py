@@ -24,6 +24,7 @@ class ResourceParams(Params):
     err_index: int | None = 1  # which result is the error, if any
     close: Literal["method", "call"] = "method"  # x.Close() or cancel()
     fresh_name: str | None = None  # a discarded `_` is renamed to this (numbered if taken)
+    release: list[str] = ["Close"]  # the methods that release it (the first is the one a fix calls): Stop, Release
 
 
 class AcquiresParams(Params):
