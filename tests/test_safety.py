@@ -43,27 +43,45 @@ def _module(tmp_path):
     ("{{ nosuch }}", "UndefinedError"),
 ])
 def test_templates_render_in_a_sandbox(tmp_path, template, what):
-    """A template reaching for Python internals is refused; the CLI names the template and
-    line and exits 2 (no traceback); nothing is executed."""
+    """A template reaching for Python internals is refused; nothing is executed. The broken
+    rule breaks only itself (issue 16, item 4): its finding is reported without a fix, with
+    a warning naming the template and line, and another rule's fix in the same file stands."""
     import re
 
     rules = _rule_dir(tmp_path, template)
     m = _module(tmp_path)
-    for cmd in (["check"], ["fix", "--diff"]):
-        r = rehab(*cmd, "--rules", "evil", ".", cwd=m, env={"REHAB_RULE_DIRS": str(rules)})
-        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-        assert f"{rules}/templates/evil.go.j2:1: template error" in r.stderr and re.search(what, r.stderr)
+    (m / "main.go").write_text(LEAK_AND_CANCEL)
+    env = {"REHAB_RULE_DIRS": str(rules), "REHAB_SERVER": "off"}
+    r = rehab("check", "--format", "json", "--rules", "evil,lost-cancel", ".", cwd=m, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"warning: {rules}/templates/evil.go.j2:1: template error" in r.stderr and re.search(what, r.stderr)
+    import json
+
+    found = {f["rule"]: f for f in json.loads(r.stdout)}
+    assert not found["evil"]["fixable"] and "template error" in found["evil"]["why_no_fix"]
+    assert found["lost-cancel"]["fixable"], found
+    r = rehab("fix", "--diff", "--rules", "evil,lost-cancel", ".", cwd=m, env=env)
+    assert r.returncode in (0, 1) and f"{rules}/templates/evil.go.j2:1: template error" in r.stderr, r.stderr
+    assert "+\tdefer cancel()" in r.stdout and "f.Close" not in r.stdout, r.stdout
     assert not (m / "PWNED").exists() and not (tmp_path / "PWNED").exists()
 
 
-def test_sandboxed_render_in_a_build_falls_back(tmp_path):
-    """In a build the same template error is an internal error of the shim: fail open, logged."""
+LEAK_AND_CANCEL = ('package main\n\nimport (\n\t"context"\n\t"os"\n)\n\nfunc main() {\n'
+                   '\tf, err := os.Open(os.Args[0])\n\tif err != nil {\n\t\treturn\n\t}\n'
+                   '\tb := make([]byte, 1)\n\tf.Read(b)\n'
+                   '\tctx, _ := context.WithCancel(context.Background())\n\t_ = ctx\n}\n')
+
+
+def test_sandboxed_render_in_a_build_breaks_only_its_rule(tmp_path):
+    """In a build the same template error costs only that rule's fix: the other rule's fix
+    in the same file is compiled in, and the warning names the template's file:line."""
     rules = _rule_dir(tmp_path, "{{ ''.__class__ }}")
     m = _module(tmp_path)
+    (m / "main.go").write_text(LEAK_AND_CANCEL)
     gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, env=go_env()).stdout.strip()
     # REHAB_RULE_DIRS is part of the cache key: check only the compile of our package, by hand
-    env = go_env(REHAB_RULE_DIRS=str(rules), REHAB_RULES="evil", XDG_CACHE_HOME=str(tmp_path / "xdg"),
-                 GOCACHE=gocache, TOOLEXEC_IMPORTPATH="example.com/s")
+    env = go_env(REHAB_RULE_DIRS=str(rules), REHAB_RULES="evil,lost-cancel", XDG_CACHE_HOME=str(tmp_path / "xdg"),
+                 GOCACHE=gocache, TOOLEXEC_IMPORTPATH="example.com/s", REHAB_VERBOSE="1", REHAB_SERVER="off")
     from helpers import compile_tool
 
     (tmp_path / "obj").mkdir()
@@ -71,13 +89,18 @@ def test_sandboxed_render_in_a_build_falls_back(tmp_path):
     importcfg = tmp_path / "importcfg"
     exp = subprocess.run(["go", "list", "-export", "-f", "{{.Export}}", "os"], capture_output=True, text=True,
                          env=go_env(), check=True).stdout.strip()
-    importcfg.write_text(f"packagefile os={exp}\n")
+    ctx = subprocess.run(["go", "list", "-export", "-f", "{{.Export}}", "context"], capture_output=True, text=True,
+                         env=go_env(), check=True).stdout.strip()
+    importcfg.write_text(f"packagefile os={exp}\npackagefile context={ctx}\n")
     r = subprocess.run([str(BIN), compile_tool(), "-o", str(out), "-p", "main", "-importcfg", str(importcfg),
                         "-pack", str(m / "main.go")], env=env, capture_output=True, text=True, cwd=m)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert out.exists() and r.stdout == "" and r.stderr == ""
-    log = (tmp_path / "xdg" / "toolexec-rehab" / "rejections.log").read_text()
-    assert "internal error: RuleError" in log and "evil.go.j2:1: template error: SecurityError" in log
+    assert out.exists() and r.stdout == ""
+    assert "evil.go.j2:1: template error: SecurityError" in r.stderr and "rule evil" in r.stderr, r.stderr
+    patched = [ln for ln in r.stderr.splitlines() if ln.startswith("REHAB: patched")]
+    assert len(patched) == 1 and "lost-cancel" in patched[0], r.stderr
+    log = tmp_path / "xdg" / "toolexec-rehab" / "rejections.log"
+    assert not log.exists() or "internal error" not in log.read_text()
 
 
 @pytest.mark.parametrize("payload", [
@@ -156,3 +179,32 @@ def test_rules_cache_is_never_unpickled_when_others_could_write_it(tmp_path, loo
     again = rehab("rules", "list", env=env)
     assert again.returncode == 0 and again.stdout == first.stdout, again.stderr
     assert not pwn.exists()
+
+
+def test_a_rule_that_raises_breaks_only_itself(tmp_path):
+    """A condition that raises on some code costs that rule's findings in that file, with a
+    warning naming the rule's file:line; the other rules' findings stand."""
+    import dataclasses
+
+    from toolexec_rehab.analysis import Analyzer, PackageInput, build_packages, go_env_goroot
+    from toolexec_rehab.rules.loader import all_rules
+
+    m = _module(tmp_path)
+    (m / "main.go").write_text(LEAK_AND_CANCEL)
+
+    def boom(pass_, match, params):
+        raise KeyError("surprise")
+
+    rules = []
+    for lr in all_rules():
+        if lr.id == "file-not-closed":
+            name, params, _ = lr.conditions[-1]
+            lr = dataclasses.replace(lr, conditions=[*lr.conditions[:-1], (name, params, boom)])
+        if lr.id in ("file-not-closed", "lost-cancel"):
+            rules.append(lr)
+    analyzer = Analyzer(go_env_goroot(), rules=rules)
+    (pkg,) = build_packages(PackageInput(str(m), [str(m / "main.go")]))
+    found = analyzer.analyze(pkg)
+    assert [f.rule for f in found] == ["lost-cancel"]
+    (w,) = analyzer.engine.warnings
+    assert "file-not-closed.yaml:" in w and "rule file-not-closed failed on" in w and "KeyError" in w, w

@@ -15,6 +15,7 @@ from functools import cached_property
 
 from tree_sitter import Node
 
+from ..errors import RuleError
 from ..golang import parse as P
 from ..golang.package import GoFile, Package, enclosing_function, function_name
 from ..golang.stdapi import StdAPI
@@ -200,20 +201,16 @@ class Engine:
     def _analyze_file(self, pass_: Pass, f: GoFile) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         for lr, found in zip(self.rules, self._rule_matches(f), strict=True):
-            rule = lr.rule
-            seen: set[int] = set()
-            gate = GATES.get(lr.conditions[0][0]) if lr.conditions else None
-            for _, caps in found:
-                nodes = caps.get(rule.match.capture)
-                if not nodes or nodes[0].id in seen:
-                    continue
-                node = nodes[0]
-                seen.add(node.id)
-                if gate is not None and not gate(pass_, node, f, rule.id, lr.conditions[0][1]):
-                    continue
-                m = Match(f, node, caps, rule)
-                if all(fn(pass_, m, params) for _, params, fn in lr.conditions):
-                    out.append(self._diagnostic(pass_, lr, m))
+            mine: list[Diagnostic] = []
+            try:
+                self._rule_in_file(pass_, lr, found, f, mine)
+            except Exception as e:  # noqa: BLE001 - one broken rule breaks only itself
+                if isinstance(e, RecursionError) or _debug():
+                    raise
+                self._warn(f"{_rule_where(lr)}: rule {lr.id} failed on {f.origin}: {type(e).__name__}: {e}; "
+                           "its findings in that file are left out")
+                continue
+            out += mine
         out.sort(key=lambda d: (d.start, d.rule))
         counts: dict[tuple, int] = {}
         idp = f.id_path()
@@ -225,6 +222,22 @@ class Engine:
             if d.fix is not None and any(NODE_ID64 in e.text for e in d.fix.edits):
                 d.fix = with_node_id(d.fix, "0x" + d.node_id.removeprefix("ast-node-"))
         return out
+
+    def _rule_in_file(self, pass_: Pass, lr: LoadedRule, found: list, f: GoFile, out: list[Diagnostic]) -> None:
+        rule = lr.rule
+        seen: set[int] = set()
+        gate = GATES.get(lr.conditions[0][0]) if lr.conditions else None
+        for _, caps in found:
+            nodes = caps.get(rule.match.capture)
+            if not nodes or nodes[0].id in seen:
+                continue
+            node = nodes[0]
+            seen.add(node.id)
+            if gate is not None and not gate(pass_, node, f, rule.id, lr.conditions[0][1]):
+                continue
+            m = Match(f, node, caps, rule)
+            if all(fn(pass_, m, params) for _, params, fn in lr.conditions):
+                out.append(self._diagnostic(pass_, lr, m))
 
     def _diagnostic(self, pass_: Pass, lr: LoadedRule, m: Match) -> Diagnostic:
         f, node = m.file, m.node
@@ -298,6 +311,11 @@ class Engine:
             if e.kind == "time":
                 self._timed_out[key] = why
             return None, why
+        except RuleError as e:  # a broken template (its file:line in e): this rule's findings only
+            why = f"fix template error: {e}"
+            self._warn(f"{e}; rule {rule.id}: its findings are reported without a fix")
+            self._timed_out[key] = why  # not rendered again by this engine
+            return None, why
         if edits is None:
             return None, "no safe place for the fix"
         if not all(e.line_preserving_in(m.file.src) for e in edits):
@@ -340,6 +358,10 @@ class Engine:
                            f"{f' ({e.detail})' if e.detail else ''}; its summary is reported instead")
                 if e.kind == "time":
                     self._timed_out[key] = e.limit
+            except RuleError as e:
+                self._warn(f"{_rule_where(lr, 'message')}: message of rule {rule.id}: {e}; "
+                           "its summary is reported instead")
+                self._timed_out[key] = "error"
         return rule.summary
 
 
@@ -376,3 +398,21 @@ def apply_fixes(f: GoFile, findings: list[Diagnostic]) -> FileResult:
     if tree.root_node.has_error:
         return FileResult(f, findings, None, rejected + [(fd, "fixed file does not parse") for fd in applied])
     return FileResult(f, findings, new, rejected)
+
+
+def _debug() -> bool:
+    from ..settings import debug
+
+    return debug()
+
+
+def _rule_where(lr: LoadedRule, key: str = "conditions") -> str:
+    """file:line of a rule's `key` (its conditions, its message), for a warning about it."""
+    try:
+        with open(lr.path, encoding="utf-8") as fh:
+            for i, line in enumerate(fh, 1):
+                if line.lstrip().startswith(f"{key}:"):
+                    return f"{lr.path}:{i}"
+    except OSError:
+        pass
+    return f"{lr.path}:1"
