@@ -192,11 +192,36 @@ def _fixes(args, label: str, suggestions: bool = True):
     return run, PL.fixed_files(findings, run.files(), only, run, keep, layout=label != "overlay")
 
 
+def _selected_by_the_build(fixed: list) -> list:
+    """Only the files that the current GOOS/GOARCH/-tags (GOFLAGS) build compiles are fixed:
+    a file named on the command line that the build excludes (x_windows.go, //go:build
+    ignore) is still checked, but a fix there could not be verified (verify_build compiles
+    what the build compiles), so it is left as it is, and said."""
+    from . import pipeline as PL
+    from .golang import buildtags
+
+    ctx = buildtags.current_context()
+    keep = []
+    for ff in fixed:
+        try:
+            ok = buildtags.file_matches(ff.file.origin, ctx)
+        except (OSError, buildtags.ConstraintError):
+            ok = False
+        if ok:
+            keep.append(ff)
+        else:
+            tags = f" -tags {','.join(ctx.build_tags)}" if ctx.build_tags else ""
+            print(f"{PL.display(ff.file.origin)}: not fixed: the build for {ctx.goos}/{ctx.goarch}{tags} does not "
+                  "compile this file (set GOOS, GOARCH or -tags in GOFLAGS to fix it)", file=sys.stderr)
+    return keep
+
+
 def cmd_fix(args) -> int:
     from . import pipeline as PL
     from .analysis import UsageError
 
     run, fixed = _fixes(args, "fix", suggestions=not args.write or args.suggestions)
+    fixed = _selected_by_the_build(fixed)
     # everything is computed before anything is written
     new = {ff.file.origin: PL.source_form(ff) for ff in fixed}
     for ff in fixed:

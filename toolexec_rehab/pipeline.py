@@ -321,6 +321,14 @@ def unified_diff(path: str, old: bytes, new: bytes, labels: tuple[str, str] | No
     return "".join(x if x.endswith("\n") else x + "\n\\ No newline at end of file\n" for x in lines)
 
 
+def _tags_flag() -> list[str]:
+    """The -tags of the user's build (GOFLAGS), for the verifying build."""
+    from .golang import buildtags
+
+    tags = buildtags.current_context().build_tags
+    return [f"-tags={','.join(tags)}"] if tags else []
+
+
 def verify_build(replacements: dict[str, bytes]) -> list[str]:
     """Type-check the fixed packages with `go build -overlay` (`go vet` for test files) before
     anything is written. Returns error lines; [] when they build (or did not build before either)."""
@@ -349,7 +357,8 @@ def verify_build(replacements: dict[str, bytes]) -> list[str]:
             cmd = ["go", "test", "-c", "-vet=off", "-o", os.path.join(tmp, "pkg.test")] if tests else \
                 ["go", "build", "-o", os.devnull]
             env = dict(os.environ)
-            env.pop("GOFLAGS", None)
+            env.pop("GOFLAGS", None)  # not a -toolexec of ours; the user's -tags are kept below
+            cmd += _tags_flag()
             fixed = subprocess.run([*cmd, "-overlay", ovf, "."], cwd=d, capture_output=True, text=True, env=env)
             if fixed.returncode == 0:
                 continue
