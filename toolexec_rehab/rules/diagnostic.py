@@ -44,7 +44,7 @@ class Related:
 class Diagnostic:
     rule: str
     severity: str  # error | warning | note
-    path: str  # the compile input that was read (a cover/cgo rewrite in $WORK, or the origin)
+    path: str  # the compile input that was read (a cover rewrite in $WORK, or the origin; for cgo, the user's x.go)
     origin: str  # the user's source file: lines, columns and node ids refer to it
     start: int  # byte range of the matched node in the bytes of `path`
     end: int
