@@ -217,7 +217,7 @@ def test_repo_rules_can_be_switched_off_for_untrusted_pull_requests(tmp_path):
 def test_templates_and_rules_never_read_through_a_symlink(tmp_path, shape):
     """High: `{% include "k.j2" %}` with k.j2 -> a secret outside the repository compiled the
     secret into the binary. Now the link is refused, the secret appears nowhere (fix output,
-    overlay, SARIF, messages), and the rule fails loudly."""
+    overlay, SARIF, messages), and the rule fails loudly (a warning naming the link, or exit 2)."""
     secret = tmp_path / "home" / ".ssh" / "id_rsa"
     secret.parent.mkdir(parents=True)
     secret.write_text(SECRET + "\n")
@@ -246,7 +246,11 @@ def test_templates_and_rules_never_read_through_a_symlink(tmp_path, shape):
     for cmd in (["fix", "--diff"], ["check", "--format", "sarif"], ["overlay", "-o", str(tmp_path / "ov.json")]):
         r = rehab(*cmd, "--rules", "evil", ".", cwd=m)
         outs.append(r.stdout + r.stderr)
-        assert r.returncode == 2, (cmd, r.returncode, r.stdout, r.stderr)
+        # a rule file or template that is a link is refused when the rules load (exit 2); a
+        # link met while a fix renders breaks only that rule (issue 16, item 4): a warning,
+        # the finding reported without a fix
+        want = (0, 1) if shape == "include" else (2,)
+        assert r.returncode in want, (cmd, r.returncode, r.stdout, r.stderr)
         _no_traceback(r)
         assert "symbolic link" in r.stderr or "outside" in r.stderr, r.stderr
     for p in tmp_path.rglob("*"):
