@@ -397,3 +397,56 @@ def test_a_getter_of_a_kept_resource_is_not_an_acquisition(tmp_path):
     r = rehab("check", "--format", "json", "--rules", "rows-not-closed,file-not-closed", ".", cwd=tmp_path)
     found = [(d["rule"], d["line"], d["message"].split(" is ")[0]) for d in json.loads(r.stdout)]
     assert found == [("rows-not-closed", 52, "r from c.fresh")], r.stdout + r.stderr
+
+
+WRAPPED_WITH_FIELDS = textwrap.dedent('''\
+    package app
+
+    import "database/sql"
+
+    type Rows struct {
+    	*sql.Rows
+    	limit int
+    	name  string
+    	ok    bool
+    }
+
+    type Store struct {
+    	db   *sql.DB
+    	keep *sql.Rows
+    }
+
+    // query makes new rows, beside constants and a comparison: an acquisition
+    func (s *Store) query(dsn string) (*Rows, error) {
+    	r, err := s.db.Query("SELECT 1")
+    	if err != nil {
+    		return nil, err
+    	}
+    	return &Rows{Rows: r, limit: 10, name: "q", ok: dsn != ""}, nil
+    }
+
+    // kept wraps rows the store keeps, beside a constant: not an acquisition
+    func (s *Store) kept() (*Rows, error) { return &Rows{Rows: s.keep, limit: 3}, nil }
+
+    func Use(s *Store) bool {
+    	a, err := s.query("x")
+    	if err != nil {
+    		return false
+    	}
+    	b, err := s.kept()
+    	if err != nil {
+    		return false
+    	}
+    	return a.Next() && b.Next()
+    }
+    ''')
+
+
+def test_a_wrapper_made_with_constant_fields_is_made_here(tmp_path):
+    """`&Rows{Rows: r, limit: 10}`: a constant or a comparison beside the resource does not
+    make the literal less fresh (it made the module's wrapper look like a getter's)."""
+    (tmp_path / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
+    (tmp_path / "app.go").write_text(WRAPPED_WITH_FIELDS)
+    r = rehab("check", "--format", "json", "--rules", "rows-not-closed", ".", cwd=tmp_path)
+    found = [(d["rule"], d["line"], d["fixable"]) for d in json.loads(r.stdout)]
+    assert found == [("rows-not-closed", 30, True)], r.stdout + r.stderr

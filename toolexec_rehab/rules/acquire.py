@@ -260,6 +260,8 @@ def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
     if t == "composite_literal":
         # a new value: made here, unless it wraps a resource that was not (`&Rows{Rows: s.keep}`)
         for x in _elements(v):
+            if x.type in _PLAIN_VALUES or (x.type == "binary_expression" and _compares(x)):
+                continue  # `limit: 10`, `name: "x"`, `ok: dsn != ""`: no resource in a constant or a bool
             if not _fresh(pass_, rv, f, x, decl, depth + 1) and _is_resource(pass_, rv, rv.type_of(x, f)):
                 return False
         return True
@@ -267,6 +269,15 @@ def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
         rhs = _bound_to(P.text(v), decl)
         return rhs is not None and _fresh(pass_, rv, f, rhs, decl, depth + 1)
     return False
+
+
+_PLAIN_VALUES = frozenset(("int_literal", "float_literal", "imaginary_literal", "rune_literal",
+                           "interpreted_string_literal", "raw_string_literal", "true", "false", "nil", "iota"))
+
+
+def _compares(e) -> bool:
+    """A comparison or a logical operation: a bool, whatever its operands."""
+    return P.text(e.child_by_field_name("operator")) in ("==", "!=", "<", "<=", ">", ">=", "&&", "||")
 
 
 def _elements(lit) -> list:
