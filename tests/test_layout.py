@@ -122,3 +122,33 @@ def test_an_overlay_keeps_every_line_where_it_was(tmp_path):
     (fixed,) = replace.values()
     text = open(fixed).read()
     assert text.count("\n") == textwrap.dedent(CODE).count("\n") and "}; defer f.Close()" in text
+
+
+def test_a_thrown_away_query_calls_exec_in_the_source(tmp_path):
+    """`_, err = db.Query(q)`: in the source the fix calls Exec, and says so; the three forms
+    a build rewrites instead (rows closed right after the call: tests/test_behaviour.py)."""
+    code = """\
+    package lay
+
+    import "database/sql"
+
+    func vacuum(db *sql.DB) (err error) {
+    	_, err = db.Query("VACUUM")
+    	if err != nil {
+    		return err
+    	}
+    	_, err2 := db.QueryContext(nil, "ANALYZE")
+    	db.Query("CHECKPOINT")
+    	return err2
+    }
+    """
+    (tmp_path / "go.mod").write_text(MODULE)
+    (tmp_path / "a.go").write_text(textwrap.dedent(code))
+    r = rehab("fix", "--write", ".", cwd=tmp_path, env={"REHAB_SERVER": "off"})
+    assert r.returncode in (0, 1), r.stderr
+    out = (tmp_path / "a.go").read_text()
+    assert '_, err = db.Exec("VACUUM")' in out and '_, err2 := db.ExecContext(nil, "ANALYZE")' in out
+    assert 'db.Exec("CHECKPOINT")' in out and "Query" not in out and "Close" not in out
+    assert r.stderr.count("call Exec instead of Query:") == 2 and "call ExecContext instead of QueryContext" in r.stderr
+    b = subprocess.run(["go", "vet", "."], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert b.returncode == 0, b.stderr

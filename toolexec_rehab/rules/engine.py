@@ -299,6 +299,8 @@ class Engine:
         if not pass_.source_mode and rule.fix.build == "record":
             # the build's form: the dropped error made visible, control flow untouched
             template, runtime = rule.fix.build_template, ("dropped",)
+        if pass_.source_mode and m.always_leaks and m.callee in EXEC_FOR:
+            return _exec_instead(m), why
         key = ("fix", lr.template_dirs, template)
         if key in self._timed_out:
             return None, self._timed_out[key]
@@ -416,3 +418,20 @@ def _rule_where(lr: LoadedRule, key: str = "conditions") -> str:
     except OSError:
         pass
     return f"{lr.path}:1"
+
+
+# database/sql's queries whose rows a program may throw away, and the call that runs the
+# same statement without making rows
+EXEC_FOR = {f"database/sql.{t}.{q}": q.replace("Query", "Exec")
+            for t in ("DB", "Tx", "Conn", "Stmt") for q in ("Query", "QueryContext")} | {
+    "database/sql.Conn.QueryContext": "ExecContext"}
+
+
+def _exec_instead(m: Match) -> SuggestedFix:
+    """The source fix of a query whose rows are thrown away: call Exec (issue 16, item 12);
+    a build closes the rows right after the call instead (it may not change the call)."""
+    field = m.node.child_by_field_name("function").child_by_field_name("field")
+    new = EXEC_FOR[m.callee]
+    edits = (E.Edit(field.start_byte, field.end_byte, new),)
+    return SuggestedFix(f"call {new} instead of {P.text(field)}: the rows are never read, and rows that are "
+                        "not closed hold their connection for good", edits)
