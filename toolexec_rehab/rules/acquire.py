@@ -206,13 +206,16 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     err_index = n - 1 if (results is None or results[-1] == "error") and n - 1 != entry.result else None
     params = SimpleNamespace(handle=entry.handle, type=short_type(entry.type), index=entry.result,
                              err_index=err_index, close="call" if entry.by_call else "method",
-                             fresh_name="cancel" if entry.by_call else _base_name(entry.type),
+                             fresh_name="cancel" if entry.by_call else None if entry.finalizer else _base_name(entry.type),
                              count=len(results) if results else None)
     if not cond_resource(pass_, m, params):
         return False
     m.release = "" if entry.by_call else entry.release[0]
     m.releases_by = entry.release
     m.resource_id = entry.id
+    if why is None and m.discarded and entry.finalizer:
+        why = ("the result is discarded; the runtime releases it when it is collected, and a release right "
+               "after the call could be seen (a listener's port freed, a connection's peer told)")
     m.not_fixable = why
     return True
 

@@ -23,7 +23,7 @@ FILE = "resources.yaml"
 DEFAULT_RULE = "resource-not-released"
 _FORMAT = "1"
 _ENTRY_KEYS = {"type", "embedded_by", "acquire", "not_acquired_by", "result", "handle", "release", "release_error",
-               "closers", "rule", "doc", "idempotent"}
+               "closers", "rule", "doc", "idempotent", "finalizer"}
 _CALL_KINDS = ("consume", "borrow", "non_owning")
 
 
@@ -41,6 +41,10 @@ class Resource:
     release_error: bool = True
     closers: tuple[str, ...] = ()
     idempotent: bool = False  # a second release is harmless (a fix may add one on a path that releases)
+    # the runtime releases one that is collected (a finalizer: files, network connections and
+    # listeners, tickers): a discarded one is reported, not released at once - that release
+    # could be seen (a listener's port freed, a connection's peer told), the collector's is late
+    finalizer: bool = False
     doc: str = ""
     path: str = ""  # the file it came from
 
@@ -192,12 +196,13 @@ def _entry(path: str, text: str, rid: str, e) -> Resource:
     handle = e.get("handle", "{{ var }}")
     if not isinstance(handle, str) or "{{ var }}" not in handle:
         raise RuleError(f"{_where(path, text, 'resources', rid, 'handle')}: {rid}.handle: must use {{{{ var }}}}")
-    rerr, idem = e.get("release_error", True), e.get("idempotent", False)
-    for key, v in (("release_error", rerr), ("idempotent", idem)):
+    rerr, idem, fin = e.get("release_error", True), e.get("idempotent", False), e.get("finalizer", False)
+    for key, v in (("release_error", rerr), ("idempotent", idem), ("finalizer", fin)):
         if not isinstance(v, bool):
             raise RuleError(f"{_where(path, text, 'resources', rid, key)}: {rid}.{key}: true or false")
     return Resource(
         id=rid, type=t, release=release, rule=rule, result=result, handle=handle, release_error=rerr, idempotent=idem,
+        finalizer=fin,
         embedded_by=_strings(path, text, rid, "embedded_by", e.get("embedded_by", [])),
         acquire=_strings(path, text, rid, "acquire", e.get("acquire", [])),
         not_acquired_by=_strings(path, text, rid, "not_acquired_by", e.get("not_acquired_by", [])),

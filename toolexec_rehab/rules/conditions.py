@@ -265,7 +265,7 @@ def fresh_name(rv, base: str, fn, f) -> str:
 def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     """Some path from the acquisition leaves the resource unreleased (path analysis: flow.py)."""
     if m.discarded:
-        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, False, "the result is discarded", ()
+        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, False, m.not_fixable or "the result is discarded", ()
         return True
     if m.always_leaks:
         # a discarded value (a cancel func, rows, a response): nothing can ever release it, and
