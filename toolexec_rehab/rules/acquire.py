@@ -206,18 +206,34 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     err_index = n - 1 if (results is None or results[-1] == "error") and n - 1 != entry.result else None
     params = SimpleNamespace(handle=entry.handle, type=short_type(entry.type), index=entry.result,
                              err_index=err_index, close="call" if entry.by_call else "method",
-                             fresh_name="cancel" if entry.by_call else None if entry.finalizer else _base_name(entry.type),
+                             fresh_name="cancel" if entry.by_call else None
+                             if entry.finalizer or not entry.release_discarded else _base_name(entry.type),
                              count=len(results) if results else None)
     if not cond_resource(pass_, m, params):
         return False
     m.release = "" if entry.by_call else entry.release[0]
     m.releases_by = entry.release
     m.resource_id = entry.id
+    if why is None and m.var and m.function is not None and entry.waits_for and \
+            _calls_on(m.function, m.var, entry.waits_for):
+        why = (f"{m.var}.{'/'.join(entry.waits_for)} is called: {m.handle}.{m.release}() would wait for what it "
+               "made (a transaction on the connection) to end")
     if why is None and m.discarded and entry.finalizer:
         why = ("the result is discarded; the runtime releases it when it is collected, and a release right "
                "after the call could be seen (a listener's port freed, a connection's peer told)")
     m.not_fixable = why
     return True
+
+
+def _calls_on(fn, var: str, methods) -> bool:
+    """`var.M(...)` for one of methods, anywhere in the function (func literals too)."""
+    for n in P.descendants(fn):
+        if n.type == "call_expression":
+            f = n.child_by_field_name("function")
+            if f is not None and f.type == "selector_expression" and \
+                    P.text(f.child_by_field_name("field")) in methods and P.text(f.child_by_field_name("operand")) == var:
+                return True
+    return False
 
 
 def _base_name(t: str) -> str:
@@ -270,7 +286,7 @@ def _fresh(pass_: Pass, rv, f, v, decl, depth: int) -> bool:
         return True
     if t == "identifier":
         rhs = _bound_to(P.text(v), decl)
-        return rhs is not None and _fresh(pass_, rv, f, rhs, decl, depth + 1)
+        return rhs is not None and _only_returned(P.text(v), decl, rhs) and _fresh(pass_, rv, f, rhs, decl, depth + 1)
     return False
 
 
@@ -297,6 +313,34 @@ def _is_resource(pass_: Pass, rv, t: str | None) -> bool:
     if t is None:
         return True
     return any(e.has_type(t, rv) for e in pass_.catalogue.resources)
+
+
+def _only_returned(name: str, decl, rhs) -> bool:
+    """The local is used only where it is bound and where it is returned (or checked against
+    nil): one the function also keeps (`s.last = r`, a global, a goroutine, a closure, a call
+    that may store it) is not handed over, and closing it would break the keeper."""
+    bind = rhs.parent.parent if rhs.parent is not None else None  # expression_list -> statement
+    for n in P.descendants(decl.child_by_field_name("body")):
+        if n.type != "identifier" or P.text(n) != name:
+            continue
+        ok = False
+        for a in P.ancestors(n):
+            if a == bind or a.type == "return_statement":
+                ok = True
+                break
+            if a.type == "binary_expression" and P.text(a.child_by_field_name("operator")) in ("==", "!="):
+                ok = True  # `r != nil`
+                break
+            if a.type in ("func_literal", "function_declaration", "method_declaration") or a == decl:
+                break
+            if a.type.endswith("_statement") or a.type in ("short_var_declaration", "call_expression",
+                                                           "composite_literal", "selector_expression"):
+                if a.type == "composite_literal" and any(x.type == "return_statement" for x in P.ancestors(a)):
+                    continue
+                break
+        if not ok:
+            return False
+    return True
 
 
 def _bound_to(name: str, decl):

@@ -23,7 +23,7 @@ FILE = "resources.yaml"
 DEFAULT_RULE = "resource-not-released"
 _FORMAT = "1"
 _ENTRY_KEYS = {"type", "embedded_by", "acquire", "not_acquired_by", "result", "handle", "release", "release_error",
-               "closers", "rule", "doc", "idempotent", "finalizer"}
+               "closers", "rule", "doc", "idempotent", "finalizer", "release_discarded", "waits_for"}
 _CALL_KINDS = ("consume", "borrow", "non_owning")
 
 
@@ -45,6 +45,12 @@ class Resource:
     # listeners, tickers): a discarded one is reported, not released at once - that release
     # could be seen (a listener's port freed, a connection's peer told), the collector's is late
     finalizer: bool = False
+    # a discarded one is released right after the call (false: reported only - a transaction
+    # thrown away may be ended by the program's own SQL on the same connection)
+    release_discarded: bool = True
+    # methods that make a value its release waits for (a *sql.Conn's BeginTx: Close blocks until
+    # that transaction ends): a handle on which one is called is reported, not patched
+    waits_for: tuple[str, ...] = ()
     doc: str = ""
     path: str = ""  # the file it came from
 
@@ -197,12 +203,14 @@ def _entry(path: str, text: str, rid: str, e) -> Resource:
     if not isinstance(handle, str) or "{{ var }}" not in handle:
         raise RuleError(f"{_where(path, text, 'resources', rid, 'handle')}: {rid}.handle: must use {{{{ var }}}}")
     rerr, idem, fin = e.get("release_error", True), e.get("idempotent", False), e.get("finalizer", False)
-    for key, v in (("release_error", rerr), ("idempotent", idem), ("finalizer", fin)):
+    rdis = e.get("release_discarded", True)
+    for key, v in (("release_error", rerr), ("idempotent", idem), ("finalizer", fin), ("release_discarded", rdis)):
         if not isinstance(v, bool):
             raise RuleError(f"{_where(path, text, 'resources', rid, key)}: {rid}.{key}: true or false")
     return Resource(
         id=rid, type=t, release=release, rule=rule, result=result, handle=handle, release_error=rerr, idempotent=idem,
-        finalizer=fin,
+        finalizer=fin, release_discarded=rdis,
+        waits_for=_strings(path, text, rid, "waits_for", e.get("waits_for", [])),
         embedded_by=_strings(path, text, rid, "embedded_by", e.get("embedded_by", [])),
         acquire=_strings(path, text, rid, "acquire", e.get("acquire", [])),
         not_acquired_by=_strings(path, text, rid, "not_acquired_by", e.get("not_acquired_by", [])),

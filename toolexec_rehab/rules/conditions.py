@@ -125,7 +125,8 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
         m.stmt = m.acquisition = parent
         m.function, m.err = enclosing_function(parent), None
         count = getattr(p, "count", None)
-        if p.fresh_name and p.close != "call" and count and m.function is not None:
+        in_block = parent.parent is not None and parent.parent.type == "statement_list"  # not an if's init, a for's post
+        if p.fresh_name and p.close != "call" and count and m.function is not None and in_block:
             # `db.Query("VACUUM")`: nothing else can reach the result; the fix makes the
             # statement `if rows, _ := db.Query("VACUUM"); rows != nil { rows.Close() }`
             name = fresh_name(pass_.resolver, p.fresh_name, m.function, m.file)
@@ -159,7 +160,8 @@ def cond_resource(pass_: Pass, m: Match, p: ResourceParams) -> bool:
             m.var, m.handle, m.discarded, m.rename, m.always_leaks = name, _render(p.handle, name), False, first, True
         elif p.fresh_name and alone and p.close != "call" and stmt.type == "assignment_statement" and \
                 stmt.parent is not None and stmt.parent.type == "statement_list" and \
-                all(x.type == "identifier" for x in lhs):
+                all(x.type == "identifier" for x in lhs) and \
+                not any(n.type == "goto_statement" for n in P.descendants(fn)):  # a goto may jump the new locals
             _rebind(pass_, m, p, stmt, lhs, fn)
         else:
             _discard(m, p)
@@ -270,7 +272,10 @@ def cond_leaks(pass_: Pass, m: Match, p: LeaksParams) -> bool:
     if m.always_leaks:
         # a discarded value (a cancel func, rows, a response): nothing can ever release it, and
         # nothing else can reach it, so releasing it is safe - when the call hands over a new one
-        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, m.not_fixable is None, m.not_fixable, ()
+        why = m.not_fixable
+        if why is None and in_initializer(m.stmt):
+            why = "acquired in the initializer of an if or switch statement: no fix placement there (reported only)"
+        m.flow, m.fixable, m.why_no_fix, m.leak_lines = None, why is None, why, ()
         return True
     res = Resource(m.var, m.handle, m.err, m.stmt, m.function, m.close, tuple(m.releases_by))
     analysis = Flow(res, pass_.resolver, m.file)

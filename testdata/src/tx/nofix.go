@@ -42,7 +42,8 @@ func beginInLoopContinue(db *sql.DB, ids []int) int {
 	return done
 }
 
-// beginDiscarded: the transaction is dropped: it is rolled back right after Begin.
+// beginDiscarded: the transaction is dropped: reported only (a transaction thrown away may be
+// ended by the program's own SQL on its connection).
 func beginDiscarded(db *sql.DB) bool {
 	_, err := db.Begin() // want "tx-not-finished"
 	return err == nil
