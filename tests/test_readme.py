@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import tree_digest
+from helpers import LEAKY, tree_digest
 
 from toolexec_rehab import settings
 
@@ -380,26 +380,7 @@ GO_MOD = "module {}\n\ngo 1.24\n"
 # (fixable), error-wrap (opt-in; Read's `return nil, err`) and unchecked-error (Cleanup).
 MINI = {
     "go.mod": GO_MOD.format("example.com/svc"),
-    "svc.go": """\
-package svc
-
-import (
-	"io"
-	"os"
-)
-
-func Read(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return io.ReadAll(f)
-}
-
-func Cleanup(name string) {
-	os.Remove(name)
-}
-""",
+    "svc.go": LEAKY.replace("package p", "package svc") + "\nfunc Cleanup(name string) {\n\tos.Remove(name)\n}\n",
 }
 MINI_CASES = {"file-not-closed", "error-wrap", "unchecked-error"}
 

@@ -227,9 +227,9 @@ def cmd_fix(args) -> int:
     for ff in fixed:
         for fd, why in ff.rejected:
             print(f"{PL.display(ff.file.origin)}:{fd.line}: {fd.rule} ({fd.node_id}) not fixed: {why}", file=sys.stderr)
-        for fd in ff.applied:  # a fix that calls something else says so (Exec for a thrown-away Query)
-            if fd.fix is not None and fd.fix.message.startswith("call "):
-                print(f"{PL.display(ff.file.origin)}:{fd.line}: {fd.rule}: {fd.fix.message}", file=sys.stderr)
+        for fd in ff.applied:  # a fix that does more than insert a release says so
+            if fd.fix is not None and fd.fix.note:
+                print(f"{PL.display(ff.file.origin)}:{fd.line}: {fd.rule}: {fd.fix.note}", file=sys.stderr)
     if not args.write:
         for ff in fixed:
             sys.stdout.write(PL.unified_diff(ff.file.origin, ff.file.src, new[ff.file.origin]))

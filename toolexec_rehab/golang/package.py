@@ -86,13 +86,12 @@ PARSES = 0  # how many files were parsed (not reused) in this process
 
 
 def _parse(path: str, src: bytes):
-    global _parsed_bytes
+    global _parsed_bytes, PARSES
     key = os.path.abspath(path)
     LOADED.append(key)
     got = _PARSED.get(key)
     if got is not None and got[0] == src:
         return got[1]
-    global PARSES
     PARSES += 1
     tree = P.parse(src)
     if _parsed_bytes + len(src) > _PARSED_MAX:

@@ -153,11 +153,10 @@ class Resolver(Embedding):
             return self._lookup_package_level(name, file)
         if in_body:
             return _WALK
-        key = (name, tops.decls[i].id, "sig")
+        d = tops.decls[i]  # a function or method: only they have a signature apart from the body
+        key = (name, d.id, "sig")
         if key not in self._scoped:
-            d = tops.decls[i]
-            b = self._scope_signature(d, d, name, file) if d.type in ("function_declaration", "method_declaration") \
-                else None
+            b = self._scope_signature(d, d, name, file)
             self._scoped[key] = b if b is not None else _WALK
         return self._scoped[key]
 
@@ -591,7 +590,7 @@ class _TopDecls:
     the function's body (False: only in the signature of a function or method)."""
 
     def __init__(self, file: GoFile):
-        self.file = file
+        self.file = file  # kept alive: Resolver._tops is keyed by id(file)
         self.decls = [c for c in file.root.named_children if c.type != "comment"]
         self.starts = [d.start_byte for d in self.decls]
         self.ends = [d.end_byte for d in self.decls]

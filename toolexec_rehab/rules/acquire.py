@@ -204,11 +204,16 @@ def cond_acquires(pass_: Pass, m: Match, p: AcquiresParams) -> bool:
     m.callee, m.callee_text = name, P.text(call.child_by_field_name("function"))
     n = len(results) if results else entry.result + 2
     err_index = n - 1 if (results is None or results[-1] == "error") and n - 1 != entry.result else None
+    # the name a discarded value gets when a fix releases it (None: a discarded one is reported)
+    if entry.by_call:
+        fresh = "cancel"
+    elif entry.finalizer or not entry.release_discarded:
+        fresh = None
+    else:
+        fresh = _base_name(entry.type)
     params = SimpleNamespace(handle=entry.handle, type=short_type(entry.type), index=entry.result,
                              err_index=err_index, close="call" if entry.by_call else "method",
-                             fresh_name="cancel" if entry.by_call else None
-                             if entry.finalizer or not entry.release_discarded else _base_name(entry.type),
-                             count=len(results) if results else None)
+                             fresh_name=fresh, count=len(results) if results else None)
     if not cond_resource(pass_, m, params):
         return False
     m.release = "" if entry.by_call else entry.release[0]
@@ -334,10 +339,8 @@ def _only_returned(name: str, decl, rhs) -> bool:
             if a.type in ("func_literal", "function_declaration", "method_declaration") or a == decl:
                 break
             if a.type.endswith("_statement") or a.type in ("short_var_declaration", "call_expression",
-                                                           "composite_literal", "selector_expression"):
-                if a.type == "composite_literal" and any(x.type == "return_statement" for x in P.ancestors(a)):
-                    continue
-                break
+                                                           "selector_expression"):
+                break  # a composite literal is walked through: returned it is fine, bound it is not
         if not ok:
             return False
     return True

@@ -107,8 +107,8 @@ class Catalogue:
                 pats = []
                 for r in self.resources:
                     for p in r.acquire:
-                        if any(c in p for c in "*?["):
-                            pats.append((p[max(p.rfind(c) for c in "*?[]") + 1:], p, r))
+                        if _wild(p):
+                            pats.append((_literal_end(p), p, r))
                         else:
                             exact.setdefault(p, set()).add(r)
                 memo[None] = (exact, pats)
@@ -126,8 +126,7 @@ class Catalogue:
         exact, ends = set(), set()
         for r in self.resources:
             for p in r.acquire:
-                cut = max(p.rfind(c) for c in "*?[]")
-                tail = p[cut + 1:]
+                tail = _literal_end(p)
                 if "." in tail:
                     exact.add(tail.rpartition(".")[2])
                 else:
@@ -146,6 +145,16 @@ class Catalogue:
         return seen
 
 
+def _wild(p: str) -> bool:
+    """An fnmatch pattern, not a plain name."""
+    return "*" in p or "?" in p or "[" in p
+
+
+def _literal_end(p: str) -> str:
+    """What a name matching p must end with: p after its last wildcard (all of a name)."""
+    return p[max(p.rfind(c) for c in "*?[]") + 1:]
+
+
 @lru_cache(maxsize=8192)
 def _matches(patterns: tuple[str, ...], name: str) -> bool:
     """`name` is one of the names or matches one of the fnmatch patterns (memoized: every
@@ -154,7 +163,7 @@ def _matches(patterns: tuple[str, ...], name: str) -> bool:
         return True
     from fnmatch import fnmatchcase
 
-    return any(("*" in p or "?" in p or "[" in p) and fnmatchcase(name, p) for p in patterns)
+    return any(_wild(p) and fnmatchcase(name, p) for p in patterns)
 
 
 # ------------------------------------------------------------------ validation

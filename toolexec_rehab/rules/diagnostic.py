@@ -27,6 +27,9 @@ class SuggestedFix:
     # generated helpers a build must add to the compile: "dropped" (_rehabDropped, the
     # unchecked-error record; runtime/dropped.py)
     runtime: tuple[str, ...] = ()
+    # what `fix` tells the user about it beside the diff, when it does more than insert a
+    # release (the Exec that replaces a thrown-away Query)
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

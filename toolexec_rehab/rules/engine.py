@@ -201,9 +201,8 @@ class Engine:
     def _analyze_file(self, pass_: Pass, f: GoFile) -> list[Diagnostic]:
         out: list[Diagnostic] = []
         for lr, found in zip(self.rules, self._rule_matches(f), strict=True):
-            mine: list[Diagnostic] = []
             try:
-                self._rule_in_file(pass_, lr, found, f, mine)
+                mine = self._rule_in_file(pass_, lr, found, f)
             except Exception as e:  # noqa: BLE001 - one broken rule breaks only itself
                 if isinstance(e, RecursionError) or _debug():
                     raise
@@ -223,7 +222,9 @@ class Engine:
                 d.fix = with_node_id(d.fix, "0x" + d.node_id.removeprefix("ast-node-"))
         return out
 
-    def _rule_in_file(self, pass_: Pass, lr: LoadedRule, found: list, f: GoFile, out: list[Diagnostic]) -> None:
+    def _rule_in_file(self, pass_: Pass, lr: LoadedRule, found: list, f: GoFile) -> list[Diagnostic]:
+        """One rule's diagnostics in one file, from its query's matches."""
+        out: list[Diagnostic] = []
         rule = lr.rule
         seen: set[int] = set()
         gate = GATES.get(lr.conditions[0][0]) if lr.conditions else None
@@ -238,6 +239,7 @@ class Engine:
             m = Match(f, node, caps, rule)
             if all(fn(pass_, m, params) for _, params, fn in lr.conditions):
                 out.append(self._diagnostic(pass_, lr, m))
+        return out
 
     def _diagnostic(self, pass_: Pass, lr: LoadedRule, m: Match) -> Diagnostic:
         f, node = m.file, m.node
@@ -423,8 +425,7 @@ def _rule_where(lr: LoadedRule, key: str = "conditions") -> str:
 # database/sql's queries whose rows a program may throw away, and the call that runs the
 # same statement without making rows
 EXEC_FOR = {f"database/sql.{t}.{q}": q.replace("Query", "Exec")
-            for t in ("DB", "Tx", "Conn", "Stmt") for q in ("Query", "QueryContext")} | {
-    "database/sql.Conn.QueryContext": "ExecContext"}
+            for t in ("DB", "Tx", "Conn", "Stmt") for q in ("Query", "QueryContext")}
 
 
 def _exec_instead(m: Match) -> SuggestedFix:
@@ -433,5 +434,6 @@ def _exec_instead(m: Match) -> SuggestedFix:
     field = m.node.child_by_field_name("function").child_by_field_name("field")
     new = EXEC_FOR[m.callee]
     edits = (E.Edit(field.start_byte, field.end_byte, new),)
-    return SuggestedFix(f"call {new} instead of {P.text(field)}: the rows are never read, and rows that are "
-                        "not closed hold their connection for good", edits)
+    say = (f"call {new} instead of {P.text(field)}: the rows are never read, and rows that are not closed "
+           "hold their connection for good")
+    return SuggestedFix(say, edits, note=say)

@@ -479,18 +479,21 @@ class Flow:
         return False
 
     def _is_errcheck(self, s: Node) -> bool:
-        if self.r.err is None or s.type != "if_statement" or s.child_by_field_name("initializer") is not None:
+        if s.type != "if_statement" or s.child_by_field_name("initializer") is not None:
             return False
-        cond = s.child_by_field_name("condition")
-        if cond is None or cond.type != "binary_expression":
-            return False
-        op = P.text(cond.child_by_field_name("operator"))
-        left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
-        sides = {P.text(left), P.text(right)}
-        if sides != {self.r.err, "nil"} or op not in ("!=", "=="):
+        op = self.err_compare(s.child_by_field_name("condition"))
+        if op is None:
             return False
         self.out.errcheck_negated = op == "=="
         return True
+
+    def err_compare(self, cond: Node | None) -> str | None:
+        """"!=" for `err != nil`, "==" for `err == nil` on the acquisition's error; else None."""
+        if self.r.err is None or cond is None or cond.type != "binary_expression":
+            return None
+        op = P.text(cond.child_by_field_name("operator"))
+        sides = {P.text(cond.child_by_field_name("left")), P.text(cond.child_by_field_name("right"))}
+        return op if sides == {self.r.err, "nil"} and op in ("!=", "==") else None
 
     def _find_errcheck(self, stmts: list[Node]) -> None:
         """The first `if err != nil` before anything touches the value or the error."""
@@ -513,7 +516,7 @@ class Flow:
         out = self.out
         out.in_loop = any(a.type in LOOP_NODES for a in _ancestors_until(self.r.stmt, self.r.func))
         if in_initializer(self.r.stmt):
-            return run_in_initializer(self, NORET)
+            return run_in_initializer(self)
         node = self.r.stmt
         state = False
         first = True

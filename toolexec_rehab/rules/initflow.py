@@ -27,39 +27,31 @@ def in_initializer(stmt: Node) -> bool:
     return owner is not None and owner.type in INIT_OWNERS and owner.child_by_field_name("initializer") == stmt
 
 
-def run_in_initializer(flow, NORET):
+def run_in_initializer(flow):
     """Flow.run for an acquisition in an initializer: the leaks of each way through the
     statement that owns it."""
     out, owner = flow.out, flow.r.stmt.parent
     if owner.type == "if_statement":
-        _walk_if_scope(flow, owner, NORET)
+        _walk_if_scope(flow, owner)
     else:
-        _walk_switch_scope(flow, owner, NORET)
+        _walk_switch_scope(flow, owner)
     return out
 
 
-def _error_check(flow, cond: Node | None) -> str | None:
-    """"==" for `err == nil`, "!=" for `err != nil` on the acquisition's error; else None."""
-    if flow.r.err is None or cond is None or cond.type != "binary_expression":
-        return None
-    op = P.text(cond.child_by_field_name("operator"))
-    sides = {P.text(cond.child_by_field_name("left")), P.text(cond.child_by_field_name("right"))}
-    return op if sides == {flow.r.err, "nil"} and op in ("==", "!=") else None
-
-
-def _branch(flow, body: Node | None, NORET, leak_at: Node) -> None:
-    """Walk one way through; falling off its end with the value open leaks it there."""
+def _branch(flow, body: Node | None, leak_at: Node) -> None:
+    """Walk one way through; falling off its end with the value open leaks it there (a
+    path that does not fall through, flow.NORET, is judged where it ends)."""
     state = flow._walker(body)(flow, body) if body is not None else False
     if state is False:
         flow.out.leaks.append(leak_at)
 
 
-def _walk_if_scope(flow, s: Node, NORET) -> None:
+def _walk_if_scope(flow, s: Node) -> None:
     cond = s.child_by_field_name("condition")
     if cond is not None and flow._effect(cond):
         return  # handed off or released in the condition itself
     cons, alt = s.child_by_field_name("consequence"), s.child_by_field_name("alternative")
-    check = _error_check(flow, cond)
+    check = flow.err_compare(cond)
     guard = nil_guard(cond, guard_names(flow.r.var, flow.r.handle))
     if check is not None:
         flow.out.errcheck, flow.out.errcheck_negated = s, check == "=="
@@ -67,16 +59,16 @@ def _walk_if_scope(flow, s: Node, NORET) -> None:
     empty_when_true = check == "!=" or guard == "nil"
     empty_when_false = check == "==" or guard == "nonnil"
     if not empty_when_true:
-        _branch(flow, cons, NORET, cons if cons is not None else s)
+        _branch(flow, cons, cons if cons is not None else s)
     if not empty_when_false:
-        _branch(flow, alt, NORET, alt if alt is not None else s)
+        _branch(flow, alt, alt if alt is not None else s)
 
 
-def _walk_switch_scope(flow, s: Node, NORET) -> None:
+def _walk_switch_scope(flow, s: Node) -> None:
     cases = [c for c in s.named_children if c.type in ("expression_case", "default_case", "type_case")]
     for c in cases:
         values = P.named_children(c.child_by_field_name("value"))
-        if len(values) == 1 and _error_check(flow, values[0]) == "!=":
+        if len(values) == 1 and flow.err_compare(values[0]) == "!=":
             continue  # `case err != nil:` nothing to release there
         stmts = P.statements(c)
         state = flow._walk_list(stmts, False) if stmts else False
