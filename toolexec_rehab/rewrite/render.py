@@ -73,16 +73,131 @@ def render(dirs: tuple[str, ...], name: str, context: dict, *, max_output: int |
     (exit 2 in the CLI; a build falls back to the original files). Past max_output
     characters (default MAX_OUTPUT; RUNTIME_MAX_OUTPUT for the shipped runtime templates) or
     time_limit seconds: RenderLimitError, a RuleError whose `kind` is "time" or "size"."""
-    from jinja2 import TemplateError
-
     if max_output is None:
         max_output = RUNTIME_MAX_OUTPUT if _runtime_dirs(dirs) else MAX_OUTPUT
+    key = _memo_key(dirs, name, context, max_output)
+    if key is not None:
+        got = _memo_get(key)
+        if got is not None:
+            return got
+    from jinja2 import TemplateError
+
     try:
-        return _bounded(lambda: environment(*dirs).get_template(name).generate(**context), max_output, time_limit)
+        text = _bounded(lambda: environment(*dirs).get_template(name).generate(**context), max_output, time_limit)
+        if key is not None:
+            _memo_put(key, text)
+        return text
     except _Limit as e:
         raise _limit_error(e, _limit_where(e, dirs, name), max_output, time_limit) from None
     except TemplateError as e:
         raise RuleError(f"{_where(e, dirs, name)}: template error: {type(e).__name__}: {e}") from None
+
+
+# ------------------------------------------------------------------ the render memo
+# A render of a shipped template is a pure function of the template files, the context and
+# the output limit: its text is kept in the private cache dir, keyed by a digest of all
+# three (and of our code and of the installed jinja2), so that a `check` or a build that
+# renders the same fix as the last one does not import Jinja (~15 ms) and compile the
+# template (~10 ms). Only our own templates: a rule directory's may use what is not
+# deterministic (the `random` filter), and is rendered every time. Errors are not kept.
+
+_MEMO_MAX_FILES = 4096  # past this many texts in the memo dir, it is emptied
+
+
+def _memo_key(dirs: tuple[str, ...], name: str, context: dict, max_output: int) -> str | None:
+    import hashlib
+    import json
+
+    if not dirs or not _shipped_dirs(dirs):
+        return None
+    try:
+        ctx = json.dumps(context, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # a value JSON does not carry exactly: render it
+        return None
+    h = hashlib.sha256(_templates_digest(dirs).encode())
+    h.update(f"\0{name}\0{max_output}\0".encode())
+    h.update(ctx.encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _shipped_dirs(dirs: tuple[str, ...]) -> bool:
+    from ..paths import builtin_dirs
+
+    top = os.path.join(os.path.realpath(builtin_dirs()[1]), "")
+    return all(os.path.join(os.path.realpath(d), "").startswith(top) for d in dirs)
+
+
+@lru_cache(maxsize=16)
+def _templates_digest(dirs: tuple[str, ...]) -> str:
+    """Every file under the dirs (a template may include another), our code, and jinja2's
+    installed version (its module file's size and time)."""
+    import hashlib
+    import importlib.util
+
+    from ..paths import code_digest
+
+    h = hashlib.sha256(code_digest().encode())
+    spec = importlib.util.find_spec("jinja2")
+    try:
+        st = os.stat(spec.origin) if spec is not None and spec.origin else None
+    except OSError:
+        st = None
+    h.update(f"\0jinja2:{st.st_size}:{st.st_mtime_ns}\0".encode() if st else b"\0jinja2:?\0")
+    for d in dirs:
+        for top, subdirs, files in os.walk(d):
+            subdirs.sort()
+            for fn in sorted(files):
+                fp = os.path.join(top, fn)
+                try:
+                    with open(fp, "rb") as fh:
+                        h.update(f"{os.path.relpath(fp, d)}\0".encode() + fh.read() + b"\0")
+                except OSError:
+                    h.update(f"{fp}\0unreadable\0".encode())
+    return h.hexdigest()
+
+
+def _memo_dir() -> str | None:
+    from ..paths import cache_dir
+
+    try:
+        return os.path.join(cache_dir(), "render")
+    except OSError:
+        return None
+
+
+def _memo_get(key: str) -> str | None:
+    d = _memo_dir()
+    if d is None:
+        return None
+    try:
+        fd = os.open(os.path.join(d, key), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _memo_put(key: str, text: str) -> None:
+    from ..paths import private_dir, write_private
+
+    d = _memo_dir()
+    if d is None:
+        return
+    try:
+        private_dir(d)
+        if len(os.listdir(d)) >= _MEMO_MAX_FILES:
+            for fn in os.listdir(d):
+                try:
+                    os.unlink(os.path.join(d, fn))
+                except OSError:
+                    pass
+        write_private(os.path.join(d, key), text.encode("utf-8"))
+    except OSError:  # a cache: never a reason to fail
+        pass
 
 
 def _where(e, dirs: tuple[str, ...], name: str) -> str:
