@@ -8,8 +8,6 @@ rejects it is it the user's syntax error; otherwise the file is skipped quietly.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 from .golang import parse as P
 from .golang.package import GoFile
@@ -19,6 +17,8 @@ def _gofmt() -> str | None:
     goroot = os.environ.get("GOROOT")
     if goroot and os.path.isfile(os.path.join(goroot, "bin", "gofmt")):
         return os.path.join(goroot, "bin", "gofmt")
+    import shutil  # here, as subprocess below: only a file tree-sitter could not parse needs gofmt
+
     return shutil.which("gofmt")
 
 
@@ -34,6 +34,8 @@ def syntax_errors(f: GoFile) -> list[str]:
     if gofmt is None:
         line, col = first_error_point(f)
         return [f"{f.origin}:{line}:{col}: cannot parse (and no gofmt to tell if it is valid Go)"]
+    import subprocess
+
     try:
         r = subprocess.run([gofmt, "-e", "-l", f.path], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
@@ -41,3 +43,27 @@ def syntax_errors(f: GoFile) -> list[str]:
     if r.returncode == 0:
         return []  # valid Go that our grammar does not know yet
     return [ln for ln in r.stderr.splitlines() if ln.strip()][:10] or [f"{f.origin}:1:1: syntax error"]
+
+
+def first_syntax_error(src: bytes) -> tuple[int, int, str] | None:
+    """For text that tree-sitter could not parse (an editor's buffer, not yet on disk): the
+    first error gofmt (go/parser) reports, as (1-based line, 1-based byte column, message);
+    None when gofmt accepts it (syntax newer than our grammar)."""
+    import re
+
+    gofmt = _gofmt()
+    if gofmt is None:
+        return None
+    import subprocess
+
+    try:
+        r = subprocess.run([gofmt, "-e"], input=src, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode == 0:
+        return None
+    for ln in r.stderr.decode("utf-8", "replace").splitlines():
+        m = re.match(r"^<standard input>:(\d+):(\d+): (.*)$", ln)
+        if m:
+            return int(m.group(1)), int(m.group(2)), m.group(3)
+    return 1, 1, "syntax error"

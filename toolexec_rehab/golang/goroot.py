@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 
 
 def go_env_goroot() -> str | None:
     g = os.environ.get("GOROOT")
     if g and os.path.isdir(g):
         return g
+    import shutil
+
     go = shutil.which("go")
     if not go:
         return None
@@ -19,6 +19,8 @@ def go_env_goroot() -> str | None:
     cand = os.path.dirname(os.path.dirname(real))
     if os.path.isdir(os.path.join(cand, "api")):
         return cand
+    import subprocess  # here: a go on PATH in its GOROOT (the usual case) runs nothing
+
     try:
         out = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True, timeout=30)
         return out.stdout.strip() or None

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-LANGUAGE = Language(tree_sitter_go.language())
+
+def _go_language():
+    """tree-sitter-go's grammar. Its package's __init__ imports importlib.resources and,
+    through it, pathlib, tempfile and random (~3 ms of every short-lived process) for
+    highlight queries we never read: the binding is loaded from the package's directory
+    without running it, and through the package when that is not possible."""
+    import importlib.machinery
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("tree_sitter_go")
+        for d in (spec.submodule_search_locations or ()) if spec is not None else ():
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                p = os.path.join(d, "_binding" + suffix)
+                if os.path.isfile(p):
+                    loader = importlib.machinery.ExtensionFileLoader("tree_sitter_go._binding", p)
+                    mod = importlib.util.module_from_spec(
+                        importlib.util.spec_from_file_location("tree_sitter_go._binding", p, loader=loader))
+                    loader.exec_module(mod)
+                    return mod.language()
+    except (ImportError, OSError, AttributeError):
+        pass
+    import tree_sitter_go
+
+    return tree_sitter_go.language()
+
+
+LANGUAGE = Language(_go_language())
 _PARSER = Parser(LANGUAGE)
 _QUERIES: dict[str, Query] = {}
 
