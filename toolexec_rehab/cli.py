@@ -125,7 +125,7 @@ from .errors import is_user_error  # noqa: E402 - one definition (errors.py)
 def cmd_check(args) -> int:
     from . import pipeline as PL
 
-    run = PL.analyze(args.patterns, args.rules)
+    run = PL.analyze(args.patterns, args.rules, cache=True)
     if run.errors:
         for e in run.errors:
             print(e, file=sys.stderr)

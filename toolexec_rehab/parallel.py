@@ -91,6 +91,10 @@ def order(files, wanted: set[str]) -> list:
 class Helper:
     def __init__(self, pid: int, fd: int, claims: Claims):
         self.pid, self.fd, self.claims = pid, fd, claims
+        # after join(): what the helper's analysis of each input read beyond its files
+        # (golang/inputs.py, for the result cache), and whether it did all of its share
+        self.records: dict[int, set] = {}
+        self.complete = False
 
     @classmethod
     def start(cls, inputs, analyzer) -> Helper | None:
@@ -136,17 +140,21 @@ class Helper:
     def _work(w: int, inputs, analyzer, claims: Claims) -> None:
         import pickle
 
+        from .golang import inputs as golang_inputs
+
         try:
-            diags = []
+            diags, records = [], {}
             for i, inp in enumerate(inputs):
                 if not claims.has_work_in(i):
                     continue
                 wanted = reported(inp)
+                records[i] = golang_inputs.begin()
                 pkgs = build_packages(inp)
                 take = claims.taker(i, pkgs, wanted)
                 for pkg in pkgs:
                     diags.extend(analyzer.analyze(pkg, wanted, take=take))
-            data = pickle.dumps((diags, sorted(claims.done), list(analyzer.engine.warnings)),
+                golang_inputs.end()
+            data = pickle.dumps((diags, sorted(claims.done), list(analyzer.engine.warnings), records),
                                 protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
             while view:
@@ -175,13 +183,16 @@ class Helper:
         try:
             if status != 0 or not chunks:
                 raise ValueError("helper failed")
-            diags, theirs, warnings = pickle.loads(b"".join(chunks))
+            diags, theirs, warnings, records = pickle.loads(b"".join(chunks))
             if not all(isinstance(d, Diagnostic) for d in diags) or not all(isinstance(p, str) for p in theirs):
                 raise ValueError("helper sent something else")
             for w in warnings:
                 if w not in analyzer.engine.warnings:
                     analyzer.engine.warnings.append(w)
-            out, done = diags, done | set(theirs)
+            out, done, self.records = diags, done | set(theirs), records
+            # every number was taken by one process: what is left is what neither analyzes
+            # (a generated file, one that did not parse)
+            self.complete = True
         except Exception:  # noqa: BLE001 - do the helper's share here
             pass
         wanted = set().union(*(reported(inp) for inp in inputs)) - done

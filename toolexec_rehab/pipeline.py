@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_env_goroot
 from .analysis import display as _display
 from .config import Config, load_config, package_selected
+from .golang import inputs as golang_inputs
 from .golang.package import GoFile, find_module
 from .parallel import Helper, reported
 from .rules.diagnostic import Diagnostic
@@ -88,14 +89,21 @@ class Run:
     errors: list[str] = field(default_factory=list)
     analyzer: Analyzer | None = None
     packages: list = field(default_factory=list)  # golang.package.Package, as analyzed
+    cached: list = field(default_factory=list)  # PackageInputs whose findings came from the result cache
 
     def files(self) -> dict[str, GoFile]:
-        """Every analyzed file by its path (a Diagnostic's `path`)."""
+        """Every analyzed file by its path (a Diagnostic's `path`); those of packages whose
+        findings the result cache gave are read and parsed now."""
+        while self.cached:
+            self.packages.extend(build_packages(self.cached.pop()))
         return {f.path: f for pkg in self.packages for f in pkg.files}
 
 
 def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool = False,
-            label: str = "check", source: bool = True) -> Run:
+            label: str = "check", source: bool = True, cache: bool = False) -> Run:
+    """Findings for the packages the patterns name. cache=True (check): packages whose files,
+    settings and the packages they read are unchanged since a run kept their findings take
+    them from the result cache (resultcache.py) instead of being analyzed."""
     cfg = load_config()
     rules, modes = select_rules(cfg, rules_spec, fix_only)
     inputs = expand_patterns(patterns)
@@ -106,12 +114,33 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
     run = Run(cfg, rules, analyzer=analyzer)
     from .syntax import syntax_errors
 
+    store = keys = None
+    if cache:
+        from .resultcache import ResultCache
+
+        store = ResultCache.open(cfg, rules, modes, rules_spec, fix_only, source)
+    if store is not None:
+        keys, todo = {}, []
+        for inp in inputs:
+            key = store.key(inp)
+            got = store.get(inp, key) if key is not None else None
+            if got is None:
+                todo.append(inp)
+                keys[id(inp)] = key
+            else:
+                run.findings.extend(got)
+                run.cached.append(inp)
+        inputs = todo
     helper = Helper.start(inputs, analyzer)  # a second process on the second core (parallel.py)
     bar = Progress(len(inputs), label)
+    records: dict[int, set] = {}
+    clean = set()  # inputs whose files all parsed
     try:
         for i, inp in enumerate(inputs):
             bar.step(_display(inp.directory))
             wanted = reported(inp)
+            if store is not None:
+                records[i] = golang_inputs.begin()
             pkgs = build_packages(inp)
             take = helper.claims.taker(i, pkgs, wanted) if helper else None
             for pkg in pkgs:
@@ -120,13 +149,39 @@ def analyze(patterns: list[str], rules_spec: str | None = None, fix_only: bool =
                     if f.has_error and (inp.report is None or f.path in inp.report):
                         run.errors.extend(syntax_errors(f))
                 run.findings.extend(analyzer.analyze(pkg, wanted, take))
+            if store is not None:
+                golang_inputs.end()
+                if not any(f.has_error for pkg in pkgs for f in pkg.files):
+                    clean.add(i)
     finally:
+        golang_inputs.end()
         bar.done()
     if helper:
         run.findings.extend(helper.join(inputs, run.packages, analyzer))
+    if store is not None and not analyzer.engine.warnings and (helper is None or helper.complete):
+        _keep(store, keys, inputs, records, clean, helper, run.findings)
     print_warnings(analyzer)
     run.findings.sort(key=lambda x: (x.origin, x.line, x.column, x.rule))
     return run
+
+
+def _keep(store, keys: dict, inputs: list, records: dict[int, set], clean: set, helper, findings) -> None:
+    """Write the result cache's entries of the inputs analyzed here (what both processes read)."""
+    owner: dict[str, int] = {}
+    for i, inp in enumerate(inputs):
+        for p in inp.files:
+            owner.setdefault(p, i)
+    mine: dict[int, list] = {i: [] for i in range(len(inputs))}
+    for d in findings:
+        i = owner.get(d.path)
+        if i is not None:
+            mine[i].append(d)
+    for i, inp in enumerate(inputs):
+        key = keys.get(id(inp))
+        if key is None or i not in clean:
+            continue
+        record = set(records.get(i, ())) | (helper.records.get(i, set()) if helper else set())
+        store.put(inp, key, record, mine[i])
 
 
 def print_warnings(analyzer, stream=None) -> None:

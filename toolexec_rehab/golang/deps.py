@@ -22,7 +22,7 @@ import json
 import os
 import threading
 
-from . import buildtags
+from . import buildtags, inputs
 from .modules import BuildList, Module
 from .stdapi_table import StdAPI
 
@@ -44,8 +44,11 @@ class _Packages(dict):
         super().__init__(std)
         self._load = load
         self._tried: set[str] = set()
+        self._std = std.keys()
 
     def get(self, key, default=None):
+        if key not in self._std:
+            inputs.note("dep", key)
         v = dict.get(self, key)
         if v is None and key not in self._tried:
             self._tried.add(key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
+from . import inputs
 from . import parse as P
 from .embedding import Embedding, strip_ptr  # strip_ptr: re-exported
 from .functypes import elem_type, func_results, key_type
@@ -86,6 +87,7 @@ class Resolver(Embedding):
         import os
 
         from .package import find_module, load_file
+        inputs.note("mod", path)
 
         if not self.pkg.files:
             return None
