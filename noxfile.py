@@ -24,7 +24,7 @@ def tests(session):
     """Build the wheel, install it (not editable), run pytest against the installed package."""
     wheel = _build_wheel(session)
     session.install("--force-reinstall", "--no-deps", wheel)
-    session.install(wheel, "pytest>=8", "jsonschema>=4", "hypothesis>=6")
+    session.install(wheel, "pytest>=8", "jsonschema>=4", "hypothesis>=6", "pytest-lsp>=1.0")
     # run from tests/ so that `import toolexec_rehab` resolves to the installed wheel
     session.chdir(os.path.join(ROOT, "tests"))
     session.run("pytest", "-p", "no:cacheprovider", *(session.posargs or ["."]))

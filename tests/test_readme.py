@@ -163,6 +163,8 @@ def classify(b: Block) -> str:
         if isinstance(data, dict) and data and set(data) <= config_keys():
             return "config"
         return "unknown"
+    if b.lang in ("lua", "toml"):
+        return "editor"
     if b.lang == "":
         first = b.text.lstrip().splitlines()[0] if b.text.strip() else ""
         return "usage" if first.startswith("toolexec-rehab ") else "output"
@@ -930,7 +932,7 @@ OUTPUTS = {
 
 # what the README has today: fewer means blocks were lost (or not found)
 FLOORS = {"shell": 10, "usage": 4, "rule": 1, "resources": 1, "template": 1, "config": 1, "workflow": 1,
-          "pre-commit": 1, "output": 1}
+          "pre-commit": 1, "output": 1, "editor": 2}
 RUN_FLOOR = 14  # commands of runnable blocks that really run (not just checked)
 KNOWN_KINDS = set(FLOORS)
 
@@ -1104,6 +1106,10 @@ def test_usage_block(block):
         if "ast-node-<id>" in args:
             args = args.replace("ast-node-<id>", findings(LEAKYSVC)[0]["node_id"])
         words = args.split()
+        if words == ["lsp"]:
+            lsp_session(words)
+            ran += 1
+            continue
         if words[0] not in USAGE_RC or any(placeholder(w) or "|" in w for w in words):
             continue
         r = rehab(*words, cwd=LEAKYSVC)
@@ -1121,6 +1127,24 @@ def test_usage_block(block):
                     assert json.loads(r.stdout)["version"] == "2.1.0"
         ran += 1
     assert ran or block.text.lstrip().startswith("toolexec-rehab audit")  # audit: run with a log, below
+
+
+def lsp_session(words: list[str]) -> None:
+    """`toolexec-rehab lsp`: an editor's first and last messages on stdin (initialize,
+    initialized, shutdown, exit) get their answers on stdout, and the exit status is 0."""
+    def frame(msg: dict) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    data = b"".join(frame(m) for m in (
+        {"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}},
+        {"method": "initialized", "params": {}}, {"id": 2, "method": "shutdown"}, {"method": "exit"}))
+    r = subprocess.run([str(BIN), *words], input=data, env=env(), capture_output=True, timeout=120)
+    out = r.stdout.decode()
+    assert r.returncode == 0, (r.returncode, out, r.stderr.decode())
+    replies = [json.loads(x) for x in re.split(r"Content-Length: \d+\r\n(?:[^\r\n]+\r\n)*\r\n", out) if x.strip()]
+    assert [x.get("id") for x in replies] == [1, 2], out
+    assert replies[0]["result"]["capabilities"]["hoverProvider"] and replies[1]["result"] is None, out
 
 
 def validate_dir(d: Path, ids: list[str]) -> None:
@@ -1238,6 +1262,30 @@ def test_config_block(block, where, ws):
         assert r.returncode == 0, show(r)
         r = rehab("audit", "verify", "--log", str(log), "--head", "0" * 64, cwd=d, **extra)
         assert r.returncode == 1, show(r)
+
+
+@pytest.mark.parametrize("block", blocks("editor"), ids=lambda b: b.id)
+def test_editor_block(block):
+    """Neovim's and Helix's configurations start `toolexec-rehab lsp` for Go, and the settings
+    they pass are the server's (lsp/session.py Settings)."""
+    from toolexec_rehab.lsp.session import Settings
+
+    if block.lang == "toml":
+        tomllib = pytest.importorskip("tomllib")
+        cfg = tomllib.loads(block.text)
+        servers = cfg["language-server"]
+        ours = [n for n, s in servers.items() if s.get("command") == "toolexec-rehab" and s.get("args") == ["lsp"]]
+        assert len(ours) == 1, servers
+        settings = servers[ours[0]].get("config", {})
+        go = [lang for lang in cfg["language"] if lang["name"] == "go"]
+        assert go and ours[0] in go[0]["language-servers"], cfg
+    else:
+        assert re.search(r'cmd = \{ "toolexec-rehab", "lsp" \}', block.text) and 'filetypes = { "go" }' in block.text
+        section = re.search(r'\["toolexec-rehab"\] = \{([^}]*)\}', block.text)
+        settings = dict(re.findall(r"(\w+) = (\S+?),?\s", section.group(1) + " ")) if section else {}
+    assert settings and set(settings) <= set(Settings.KEYS), settings
+    _, problems = Settings.parse({"toolexec-rehab": {k: str(v).strip('"') for k, v in settings.items()}})
+    assert not problems, problems
 
 
 @pytest.mark.parametrize("block", blocks("output"), ids=lambda b: b.id)

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS",
                    help="run and trace PROGRAM")
 
+    ls = sub.add_parser("lsp", help="the language server (LSP over stdin/stdout) for editors")
+    ls.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (the default and only "
+                    "transport; accepted because editors' clients pass it)")
+    ls.add_argument("--clientProcessId", metavar="PID", help=argparse.SUPPRESS)
+
     a = sub.add_parser("audit", help="check the audit log's hash chain")
     a.add_argument("action", choices=("verify",))
     a.add_argument("--log", metavar="FILE", help="the log (default: the config's audit_log)")
@@ -93,7 +98,7 @@ def main(argv: list[str]) -> int:
         p.print_help(sys.stderr)
         return 2
     handlers = {"check": cmd_check, "fix": cmd_fix, "overlay": cmd_overlay, "explain": cmd_explain,
-                "rules": cmd_rules, "audit": cmd_audit, "trace": cmd_trace}
+                "rules": cmd_rules, "audit": cmd_audit, "trace": cmd_trace, "lsp": cmd_lsp}
     from .settings import SettingError, check, debug
 
     try:
@@ -435,89 +440,22 @@ def cmd_explain(args) -> int:
 
 
 def _explain_rule(lr) -> None:
-    r = lr.rule
-    print(f"{r.id}: {r.summary}")
-    print(f"  severity: {r.severity}   mode: {r.mode}   enabled by default: {'yes' if r.enabled else 'no (opt-in)'}"
-          f"   changes behaviour: {'yes' if r.changes_behavior else 'no'}")
-    print(f"  defined in: {lr.path}")
-    if r.fix is not None and r.fix.effect:
-        print(f"  what the fix changes: {r.fix.effect}")
-    print()
-    for line in r.rationale.strip().splitlines():
-        print(f"  {line}")
-    for ex in r.examples:
-        print()
-        print(f"  example{': ' + ex.name if ex.name else ''}")
-        print("    before:")
-        for line in ex.before.rstrip().splitlines():
-            print(f"      {line}")
-        if ex.after is not None:
-            print("    after:")
-            for line in ex.after.rstrip().splitlines():
-                print(f"      {line}")
-        else:
-            print("    (reported, not fixed)")
+    from .explain import rule_text
 
-
-def _print_evidence(fd, lr) -> None:
-    ev = fd.evidence or {}
-    print("  evidence:")
-    if ev.get("callee"):
-        verb = "acquired by" if ev.get("leak_lines") or ev.get("escapes") or fd.rule.endswith("-not-closed") \
-            else "call to"
-        print(f"    {verb} {ev['callee']}")
-    if ev.get("error_check_line"):
-        print(f"    error checked at line {ev['error_check_line']}")
-    if ev.get("leak_lines"):
-        print(f"    left open on the path(s) leaving at line(s) {', '.join(map(str, ev['leak_lines']))}")
-    if ev.get("transfer_lines"):
-        print(f"    escapes (ownership passed on) at line(s) {', '.join(map(str, ev['transfer_lines']))}")
-    if ev.get("in_loop"):
-        print("    acquired inside a loop")
-    esc = ev.get("escape")
-    if esc:
-        # the ownership model's path: why a release would not be safe (rules/ownership.py)
-        steps = [esc["var"]] + [f"{p['value']} (line {p['line']})" for p in esc["path"]]
-        print("    may outlive the function, so a release is not patched in:")
-        print(f"      {' -> '.join(steps)} -> {esc['how']} at line {esc['line']}")
-    effect = lr.rule.fix.effect if lr.rule.fix is not None else None
-    if effect:
-        print(f"  what the fix changes: {effect}")
+    sys.stdout.write(rule_text(lr))
 
 
 def _explain_node(node_id: str, patterns: list[str]) -> int:
     from . import pipeline as PL
     from .analysis import UsageError
+    from .explain import finding_text
 
     run = PL.analyze(patterns, label="explain")
     hits = [f for f in run.findings if f.node_id == node_id]
     if not hits:
         raise UsageError(f"{node_id}: no such finding in {' '.join(patterns) or './...'} "
                          "(node ids come from `check`; the code may have changed since)")
-    fd = hits[0]
-    files = run.files()
-    gf = files[fd.path]
-    lr = next(r for r in run.rules if r.id == fd.rule)
-    path = PL.display(fd.origin)
-    print(f"{node_id}: {fd.rule} ({fd.severity})")
-    print(f"  at:       {path}:{fd.line}:{fd.column} in {fd.function or 'package scope'}")
-    print(f"  message:  {fd.message}")
-    print(f"  rule:     {lr.rule.summary}")
-    lines = gf.src.decode("utf-8", "replace").splitlines()
-    row = gf.src.count(b"\n", 0, fd.start)
-    print("  source:")
-    for i in range(max(0, row - 2), min(len(lines), row + 3)):
-        mark = ">" if i == row else " "
-        print(f"   {mark}{gf.orig_line(i):5} | {lines[i]}")
-    _print_evidence(fd, lr)
-    if fd.fix:
-        new = PL.source_fix(fd, files)
-        if new is not None:
-            print("  fix (before/after):")
-            for line in PL.unified_diff(fd.origin, gf.src, new).splitlines()[2:]:
-                print(f"    {line}")
-    else:
-        print(f"  not fixed: {fd.why_no_fix or 'no fix'}")
+    sys.stdout.write(finding_text(hits[0], run.files(), run.rules))
     return 0
 
 
@@ -577,6 +515,16 @@ def cmd_trace(args) -> int:
     from .runtime.trace import main as trace_main
 
     return trace_main(args)
+
+
+def cmd_lsp(args) -> int:
+    try:
+        from .lsp.server import main as lsp_main
+    except ImportError as e:  # pygls / lsprotocol missing from this install
+        from .analysis import UsageError
+
+        raise UsageError(f"lsp: {e.name or e} is not installed (pip install pygls lsprotocol)") from None
+    return lsp_main(args)
 
 
 def cmd_audit(args) -> int:

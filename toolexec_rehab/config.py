@@ -217,6 +217,12 @@ def find_config(start_dir: str | None = None) -> str | None:
 _cache: dict[tuple, Config] = {}
 
 
+def forget() -> None:
+    """Drop the configs read so far: a long-lived process (the language server) calls it when
+    a config file changed, so that the next load_config reads it again."""
+    _cache.clear()
+
+
 def load_config(start_dir: str | None = None) -> Config:
     explicit = raw("REHAB_CONFIG")
     user = user_config_path()

@@ -16,7 +16,10 @@ medians and ratios:
 4. `toolexec-rehab check ./...` against `go vet ./...`, and analysis throughput;
 5. peak RSS of one compile interception (the main package's compile, replayed);
 6. deps: a scratch main module calling into pgx and sqlx, first build (fresh GOCACHE,
-   fresh deptypes cache) and warm rebuild (--skip deps leaves it out).
+   fresh deptypes cache) and warm rebuild (--skip deps leaves it out);
+7. lsp: `toolexec-rehab lsp` driven over stdio by a pygls client: a generated 2,000-line
+   package, 20 one-line edits, the time from each didChange to its publishDiagnostics
+   (`--only lsp` runs just this section).
 
 The module is fetched with `go mod download` into a cache outside the repository
 (~/.cache/toolexec-rehab-bench, or $REHAB_BENCH_DIR) and copied to a scratch
@@ -41,7 +44,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"passthrough": 10.0, "cold": 1.15, "warm": 1.05, "check": 0.5, "rss": 100.0}
+TARGETS = {"passthrough": 10.0, "cold": 1.15, "warm": 1.05, "check": 0.5, "rss": 100.0, "lsp": 300.0}
+SECTIONS = ("pass", "cold", "warm", "check", "rss", "compare", "deps", "marker", "lsp")
 
 
 def log(msg: str) -> None:
@@ -678,6 +682,92 @@ class Bench:
                 out.append((m.group(4), int(m.group(2)) / 1000))
         return sorted(out, key=lambda x: -x[1])[:8]
 
+    # ------------------------------------------------------------------ 7. lsp
+
+    def lsp(self) -> None:
+        """The language server's re-analysis after a one-line edit: a generated package of
+        ~2,000 lines (LSPGEN_FILES files), all open, LSP_EDITS edits of one line each
+        (a string literal in a call: code, not a comment); per edit, the time from sending
+        didChange to receiving the publishDiagnostics of that version (the server's debounce
+        included), over stdio through the installed launcher."""
+        import asyncio
+
+        mod = self.scratch / "lspgen"
+        lines = write_lspgen(mod)
+        target = mod / "f0.go"
+        times = asyncio.run(self._lsp_edits(mod, target))
+        m = med(times)
+        p90 = sorted(times)[int(len(times) * 0.9) - 1] if times else float("nan")
+        self.rows.append(("lsp: edit -> diagnostics", f"`toolexec-rehab lsp` over stdio, a generated package of "
+                          f"{LSPGEN_FILES} files, {lines} lines, all open; a one-line edit of f0.go, didChange -> "
+                          f"publishDiagnostics, median of {len(times)} edits",
+                          f"**{m:.0f} ms** (p90 {p90:.0f} ms, max {max(times):.0f} ms)", f"<= {TARGETS['lsp']:.0f} ms",
+                          "yes" if m <= TARGETS["lsp"] else "NO"))
+        self.commands.append(f"toolexec-rehab lsp   (a pygls client over stdio: initialize, didOpen the {LSPGEN_FILES} files of a "
+                             f"generated {lines}-line package, then {len(times)} one-line didChange edits, each "
+                             "timed to its publishDiagnostics)")
+
+    async def _lsp_edits(self, mod: Path, target: Path) -> list[float]:
+        import asyncio
+
+        from lsprotocol import types as T
+        from pygls.lsp.client import LanguageClient
+
+        client = LanguageClient("rehab-bench", "1")
+        got: dict[int, float] = {}
+        arrived = asyncio.Event()
+
+        @client.feature(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def diagnostics(params: T.PublishDiagnosticsParams):
+            if params.version is not None and params.uri == target.as_uri():
+                got[params.version] = time.perf_counter()
+                arrived.set()
+
+        async def wait_for(version: int) -> float:
+            while version not in got:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 60)
+            return got[version]
+
+        e = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_") and k != "GOFLAGS"}
+        await client.start_io(str(self.rehab), "lsp", env=e, cwd=str(mod))
+        try:
+            await client.initialize_async(T.InitializeParams(capabilities=T.ClientCapabilities(),
+                                                             root_uri=mod.as_uri()))
+            client.initialized(T.InitializedParams())
+            uri = target.as_uri()
+            text = target.read_text()
+            # every file of the package open: an edit re-analyses all of them (publishing each)
+            for other in sorted(mod.glob("*.go")):
+                if other != target:
+                    client.text_document_did_open(T.DidOpenTextDocumentParams(
+                        T.TextDocumentItem(other.as_uri(), "go", 1, other.read_text())))
+            client.text_document_did_open(T.DidOpenTextDocumentParams(T.TextDocumentItem(uri, "go", 1, text)))
+            await wait_for(1)
+            needle = "WHERE id > $1"
+            lines = text.split("\n")
+            original = {i: ln for i, ln in enumerate(lines) if needle in ln}
+            rows = sorted(original)
+            times = []
+            for n in range(LSP_EDITS):
+                row = rows[n % len(rows)]
+                cur = lines[row]
+                lines[row] = original[row].replace(needle, f"{needle} -- bench edit {n}", 1)
+                version = n + 2
+                change = T.TextDocumentContentChangePartial(
+                    range=T.Range(T.Position(row, 0), T.Position(row, len(cur.encode("utf-16-le")) // 2)),
+                    text=lines[row])
+                t = time.perf_counter()
+                client.text_document_did_change(T.DidChangeTextDocumentParams(
+                    T.VersionedTextDocumentIdentifier(uri=uri, version=version), [change]))
+                done = await wait_for(version)
+                times.append((done - t) * 1000)
+            await client.shutdown_async(None)
+            client.exit(None)
+        finally:
+            await client.stop()
+        return times
+
     # ------------------------------------------------------------------ report
 
     def marker(self) -> str | None:
@@ -736,6 +826,75 @@ class Bench:
         lines += ["", WHERE_THE_TIME_GOES.strip(), ""]
         Path(self.args.out).write_text("\n".join(lines))
         log(f"wrote {self.args.out}")
+
+
+LSPGEN_FILES = 4
+LSPGEN_FUNCS = 11  # per file: ~2,000 lines in all
+LSP_EDITS = 20
+
+
+def write_lspgen(d: Path) -> int:
+    """The lsp section's package: LSPGEN_FILES files of file, database/sql and net/http code
+    (some leaking, some not); its line count."""
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "go.mod").write_text("module bench.example/lspgen\n\ngo 1.22\n")
+    total = 0
+    for i in range(LSPGEN_FILES):
+        parts = ['package lspgen\n\nimport (\n\t"bufio"\n\t"database/sql"\n\t"fmt"\n\t"io"\n\t"net/http"\n'
+                 '\t"os"\n\t"strings"\n)\n']
+        for j in range(LSPGEN_FUNCS):
+            parts.append(LSPGEN_FUNCS_GO.replace("NN", f"{i}_{j}"))
+        src = "".join(parts)
+        total += src.count("\n")
+        (d / f"f{i}.go").write_text(src)
+    return total
+
+
+LSPGEN_FUNCS_GO = """
+// ReadFileNN reads a file and counts its lines.
+func ReadFileNN(name string) (int, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	s := bufio.NewScanner(f)
+	n := 0
+	for s.Scan() {
+		if strings.HasPrefix(s.Text(), "#") {
+			continue
+		}
+		n++
+	}
+	return n, s.Err()
+}
+
+// QueryNN lists names.
+func QueryNN(db *sql.DB, min int) ([]string, error) {
+	rows, err := db.Query("SELECT name FROM t WHERE id > $1", min)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// FetchNN gets a URL.
+func FetchNN(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+"""
 
 
 DEPMAIN_GOMOD = """module bench.example/depmain
@@ -1462,17 +1621,24 @@ def main() -> int:
     ap.add_argument("--compare-reps", type=int, default=5)
     ap.add_argument("--deps-cold-reps", type=int, default=2)
     ap.add_argument("--deps-warm-reps", type=int, default=9)
-    ap.add_argument("--skip", default="", help="comma-separated: pass,cold,warm,check,rss,compare,deps,marker")
+    ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(SECTIONS))
+    ap.add_argument("--only", default="", help="comma-separated sections to run, the others skipped (e.g. "
+                    "--only lsp; write to another --out, BENCH.md is the full run's)")
     ap.add_argument("--out", default=str(ROOT / "BENCH.md"))
     args = ap.parse_args()
     if not os.access(args.rehab, os.X_OK):
         sys.exit(f"{args.rehab}: not an executable toolexec-rehab (install the package first)")
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    if only - set(SECTIONS) or skip - set(SECTIONS):
+        sys.exit(f"unknown section(s): {', '.join(sorted((only | skip) - set(SECTIONS)))} (have: {', '.join(SECTIONS)})")
+    if only:
+        skip |= set(SECTIONS) - only
     started = time.time()
     b = Bench(args)
     try:
         log(f"scratch {b.scratch}, load {load()}")
-        mod = b.fetch()
+        mod = b.fetch() if {"cold", "warm", "check", "rss", "compare"} - skip else None
         if "pass" not in skip:
             b.passthrough()
             log("passthrough done")
@@ -1492,6 +1658,9 @@ def main() -> int:
         if "deps" not in skip:
             b.deps()
             log("deps done")
+        if "lsp" not in skip:
+            b.lsp()
+            log("lsp done")
         imports = b.importtime()
         marker = b.marker() if "marker" not in skip else None
         b.loads.append(load())

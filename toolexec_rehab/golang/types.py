@@ -48,6 +48,12 @@ class Binding:
 _MODULE_PACKAGES: dict[str, "Resolver | None"] = {}
 
 
+def forget_module_packages() -> None:
+    """Drop the main module's packages parsed for name resolution (module_package). A
+    long-lived process (the language server) calls it when a Go file changes on disk."""
+    _MODULE_PACKAGES.clear()
+
+
 class Resolver(Embedding):
     """Resolves names in one package. Types of this package are written `<self_path>.Name`
     (self_path is "" for the package under analysis); the main module's other packages are
@@ -81,13 +87,13 @@ class Resolver(Embedding):
         """A package of the main module by import path, parsed from its sources (cached)."""
         if not path or self.api.has_package(path):
             return None
+        inputs.note("mod", path)
         if path in _MODULE_PACKAGES:
             return _MODULE_PACKAGES[path]
         _MODULE_PACKAGES[path] = None
         import os
 
         from .package import find_module, load_file
-        inputs.note("mod", path)
 
         if not self.pkg.files:
             return None
