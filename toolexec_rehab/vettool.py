@@ -13,8 +13,10 @@ cmd/go runs the tool three ways (Go 1.26: cmd/go/internal/vet, work/exec.go):
                         Stdout, FixArchive, SucceedOnTypecheckFailure, ...
 
 Per package:
-- VetxOnly (a dependency, vetted only for facts): write an empty facts file, exit 0.
-  Nothing heavy is imported on this path; it runs for every std dependency.
+- VetxOnly (a dependency, vetted only for facts): write the facts file (facts(): a digest
+  of the package and of its dependencies' facts, which makes cmd/go's cache of a package's
+  result miss when anything it imports changes), exit 0. Nothing heavy is imported on this
+  path; it runs for every std dependency.
 - -json: {ID: {rule: [{posn, end, message, suggested_fixes}]}} to vet.cfg's Stdout file
   (stdout when there is none), exit 0. Go 1.26 `go vet` always asks for -json and prints
   the diagnostics itself (exit 1 when there are any).
@@ -242,7 +244,45 @@ def _outputs(cfg: dict, stdout: bytes | None, vetx: bool = True) -> None:
             sys.stdout.buffer.write(stdout)
             sys.stdout.flush()
     if vetx and cfg.get("VetxOutput"):
-        _write(cfg["VetxOutput"], b"")  # we keep no facts; the file lets cmd/go cache this run
+        _write(cfg["VetxOutput"], facts(cfg))
+
+
+def facts(cfg: dict) -> bytes:
+    """The facts file: a digest of what a package's analysis can read of it and of every
+    package it imports, transitively (our analysis reads the sources of the module's other
+    packages and of local replaces; cmd/go hashes each direct dependency's facts file into
+    a package's vet action ID, so a change anywhere below a package, even one that leaves
+    export data alone, such as a function body, makes its cached result miss). A std
+    package is named by its path (the Go release is in the action ID), a module-cache
+    package by its directory (module@version, immutable); any other by its files. Each
+    dependency's facts file (vet.cfg's PackageVetx) joins the digest."""
+    import hashlib
+
+    h = hashlib.sha256(b"toolexec-rehab vetx 1\0")
+    ip, d = cfg.get("ImportPath") or "", cfg.get("Dir") or ""
+    std = cfg.get("Standard") if isinstance(cfg.get("Standard"), dict) else {}
+    from .paths import modcache
+
+    if std.get(ip):
+        h.update(f"std {ip}\0".encode())
+    elif d and os.path.isabs(d) and d.startswith(os.path.join(modcache(), "")) and "@" in d:
+        h.update(f"modcache {d}\0".encode())
+    else:
+        names = [f for k in ("GoFiles", "NonGoFiles", "IgnoredFiles") for f in cfg.get(k) or () if isinstance(f, str)]
+        for f in sorted(set(names)):
+            try:
+                with open(f, "rb") as fh:
+                    h.update(f"file {f}\0".encode() + hashlib.sha256(fh.read()).digest())
+            except OSError:
+                h.update(f"file {f}\0unreadable\0".encode())
+    deps = cfg.get("PackageVetx") if isinstance(cfg.get("PackageVetx"), dict) else {}
+    for path in sorted(deps):
+        try:
+            with open(deps[path], "rb") as fh:
+                h.update(f"dep {path}\0".encode() + fh.read(1 << 16) + b"\0")
+        except (OSError, TypeError):
+            h.update(f"dep {path}\0-\0".encode())
+    return h.hexdigest().encode() + b"\n"
 
 
 def _package_path(cfg: dict) -> str:
