@@ -450,3 +450,32 @@ def test_a_wrapper_made_with_constant_fields_is_made_here(tmp_path):
     r = rehab("check", "--format", "json", "--rules", "rows-not-closed", ".", cwd=tmp_path)
     found = [(d["rule"], d["line"], d["fixable"]) for d in json.loads(r.stdout)]
     assert found == [("rows-not-closed", 30, True)], r.stdout + r.stderr
+
+
+def test_deps_refresh_reads_a_local_replace_again_and_keeps_the_module_cache(tmp_path):
+    """A long-lived process (the language server) calls deps.refresh() before an analysis:
+    a local replace's edited API is seen, as is a dependency that appeared; without it the
+    process keeps what it read."""
+    from toolexec_rehab.golang import deps, stdapi
+
+    std = stdapi.load()
+    dep = tmp_path / "dep"
+    dep.mkdir()
+    (dep / "go.mod").write_text("module example.org/dep\n\ngo 1.22\n")
+    (dep / "dep.go").write_text("package dep\n\nfunc Open() (int, error) { return 0, nil }\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\nrequire (\n\texample.org/dep v0.0.0\n"
+                                           "\texample.org/later v0.0.0\n)\n\nreplace example.org/dep => ../dep\n\n"
+                                           "replace example.org/later => ../later\n")
+    w = deps.world(std, str(tmp_path / "m"))
+    assert w.func_results("example.org/dep", "Open") == ["int", "error"]
+    assert not w.has_package("example.org/later")
+    (dep / "dep.go").write_text("package dep\n\nfunc Open() (string, error) { return \"\", nil }\n")
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "go.mod").write_text("module example.org/later\n\ngo 1.22\n")
+    (later / "later.go").write_text("package later\n\nfunc New() int { return 1 }\n")
+    assert w.func_results("example.org/dep", "Open") == ["int", "error"]  # kept until asked
+    deps.refresh()
+    assert w.func_results("example.org/dep", "Open") == ["string", "error"]
+    assert w.func_results("example.org/later", "New") == ["int"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -340,6 +341,23 @@ async def test_rehab_yaml_edits_are_respected(tmp_path, mod):
     assert await stop(client) == 0
 
 
+@pytest.mark.asyncio
+async def test_a_config_made_trustworthy_by_chmod_is_read(tmp_path, mod):
+    """A config writable by others is refused; `chmod` changes only its mode (and ctime): the
+    next analysis reads it."""
+    cfg = mod / ".rehab.yaml"
+    cfg.write_text("rules:\n  file-not-closed: off\n")
+    cfg.chmod(0o666)
+    client = await start(tmp_path)
+    doc = open_doc(client, mod / "a.go")
+    [refused] = await diagnostics(client, doc.uri, 1)
+    assert "refusing to read" in refused.message, refused
+    cfg.chmod(0o644)
+    change(client, doc, [T.TextEdit(T.Range(T.Position(0, 0), T.Position(0, 0)), "// edited\n")])
+    assert await diagnostics(client, doc.uri, 2) == []
+    assert await stop(client) == 0
+
+
 # ------------------------------------------------------------------ bad input
 
 
@@ -430,6 +448,181 @@ async def test_a_huge_file_is_not_analysed_and_says_so(tmp_path, mod):
     assert await stop(client) == 0
 
 
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+def lsp_offset(text: str, pos: T.Position) -> int:
+    """The str index of an LSP position, as an editor counts: lines end at \n, \r\n or a lone
+    \r (nothing else), columns in UTF-16 units."""
+    bounds = [(0, 0)] + [(m.start(), m.end()) for m in _EOL.finditer(text)] + [(len(text), len(text))]
+    if pos.line + 1 >= len(bounds):
+        return len(text)
+    start, end = bounds[pos.line][1], bounds[pos.line + 1][0]
+    units = 0
+    for i, c in enumerate(text[start:end]):
+        if units >= pos.character:
+            return start + i
+        units += 2 if ord(c) > 0xFFFF else 1
+    return end
+
+
+def lsp_apply(text: str, edits) -> str:
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[:lsp_offset(text, e.range.start)] + e.new_text + text[lsp_offset(text, e.range.end):]
+    return text
+
+
+@pytest.mark.asyncio
+async def test_line_ends_are_the_editors_in_edits_diagnostics_fixes_and_hover(tmp_path, mod):
+    """A U+2028 or a form feed in a comment does not end a line for an editor (str.splitlines
+    says it does), a lone CR does (Go's line numbers do not count it): incremental edits after
+    them, the diagnostics' lines, the quick fix and the hover's source lines all agree."""
+    src = A_GO.replace("// Read returns the file's bytes.", "// Read returns\u2028 the file's\x0c bytes,\r one by one.")
+    (mod / "a.go").write_bytes(src.encode())
+    client = await start(tmp_path)
+    doc = open_doc(client, mod / "a.go", src)
+    lines = _EOL.split(src)
+    read_at = next(i for i, x in enumerate(lines) if 'os.Open("dé' in x)
+    diags = await diagnostics(client, doc.uri, 1)
+    assert sorted(d.range.start.line for d in diags)[0] == read_at, diags
+    # an edit two lines below the finding's line: it stays where it is
+    text = lsp_apply(src, [T.TextEdit(T.Range(T.Position(read_at + 2, 0), T.Position(read_at + 2, 0)), "\t// hi\n")])
+    client.text_document_did_change(T.DidChangeTextDocumentParams(
+        T.VersionedTextDocumentIdentifier(version=2, uri=doc.uri),
+        [T.TextDocumentContentChangePartial(range=T.Range(T.Position(read_at + 2, 0), T.Position(read_at + 2, 0)),
+                                            text="\t// hi\n")]))
+    diags = await diagnostics(client, doc.uri, 2)
+    read = min(diags, key=lambda d: d.range.start.line)
+    assert read.range.start.line == read_at, diags
+    hover = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(doc.uri), read.range.start))
+    marked = [x for x in hover.contents.value.splitlines() if x.startswith("   >")]
+    assert len(marked) == 1 and 'os.Open("dé😀" + name)' in marked[0], hover.contents.value
+    [fix] = await client.text_document_code_action_async(T.CodeActionParams(
+        T.TextDocumentIdentifier(doc.uri), read.range, T.CodeActionContext([read], only=[T.CodeActionKind.QuickFix])))
+    fixed = lsp_apply(text, edits_of(fix, doc.uri))
+    (mod / "a.go").write_bytes(text.encode())  # what `fix --write` makes of the same text
+    assert cli(tmp_path, "fix", "--write", "./...", cwd=mod).returncode == 0
+    assert fixed.encode() == (mod / "a.go").read_bytes()
+    assert await stop(client) == 0
+
+
+SUB_SQL = 'package sub\n\nimport "database/sql"\n\nfunc DB() *sql.DB { return nil }\n'
+SUB_FAKE = 'package sub\n\ntype Fake struct{}\n\nfunc (Fake) Query(string) (int, error) { return 0, nil }\n\n' \
+    'func DB() Fake { return Fake{} }\n'
+USES_SUB = """\
+package lspmod
+
+import "example.com/lspmod/sub"
+
+// Use queries through sub.DB: rows-not-closed when that is a *sql.DB.
+func Use() error {
+	rows, err := sub.DB().Query("select 1")
+	if err != nil {
+		return err
+	}
+	_ = rows
+	return nil
+}
+"""
+
+
+@pytest.mark.asyncio
+async def test_the_modules_other_packages_are_never_stale(tmp_path, mod):
+    """The types of the module's other packages come from disk: saving one re-analyses the
+    open files of the packages that import it, a change no watcher told us about is seen at
+    the next analysis, and another module with the same module path has its own."""
+    (mod / "sub").mkdir()
+    (mod / "sub" / "s.go").write_text(SUB_FAKE)
+    (mod / "c.go").write_text(USES_SUB)
+    client = await start(tmp_path)
+    doc = open_doc(client, mod / "c.go")
+    assert await diagnostics(client, doc.uri, 1) == []
+    sub = open_doc(client, mod / "sub" / "s.go")
+    (mod / "sub" / "s.go").write_text(SUB_SQL)
+    change(client, sub, [T.TextEdit(T.Range(T.Position(0, 0), T.Position(99, 0)), SUB_SQL)])
+    client.text_document_did_save(T.DidSaveTextDocumentParams(T.TextDocumentIdentifier(sub.uri)))
+    assert [d.code for d in await diagnostics(client, doc.uri, 1)] == ["rows-not-closed"]
+    # on disk, unannounced (a checkout, a generator): the next analysis of c.go sees it
+    client.text_document_did_close(T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(sub.uri)))
+    (mod / "sub" / "s.go").write_text(SUB_FAKE)
+    change(client, doc, [T.TextEdit(T.Range(T.Position(0, 0), T.Position(0, 0)), "// edited\n")])
+    assert await diagnostics(client, doc.uri, 2) == []
+    # a copy of the module with the other sub: its own types, not the first module's
+    (mod / "sub" / "s.go").write_text(SUB_SQL)
+    change(client, doc, [T.TextEdit(T.Range(T.Position(0, 0), T.Position(1, 0)), "")])
+    assert [d.code for d in await diagnostics(client, doc.uri, 3)] == ["rows-not-closed"]
+    other = tmp_path / "other"
+    shutil.copytree(mod, other)
+    (other / "sub" / "s.go").write_text(SUB_FAKE)
+    odoc = open_doc(client, other / "c.go")
+    assert await diagnostics(client, odoc.uri, 1) == []
+    assert await stop(client) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_rule_added_to_a_rule_directory_is_used(tmp_path, mod, root):
+    """The config's rule_dirs are read again when a file in them changes (not only when the
+    config file does): a rule added there reports at the next analysis."""
+    (mod / "rehab-rules").mkdir()
+    (mod / ".rehab.yaml").write_text("rule_dirs: [rehab-rules]\n")
+    client = await start(tmp_path)
+    doc = open_doc(client, mod / "a.go")
+    assert [d.code for d in await diagnostics(client, doc.uri, 1)] == ["file-not-closed"] * 2
+    rule = open(os.path.join(root, "patterns", "file-not-closed.yaml")).read()
+    (mod / "rehab-rules" / "team-file-rule.yaml").write_text(
+        rule.replace("id: file-not-closed", "id: team-file-rule", 1).replace("- acquires: {}",
+                                                                         "- acquires: {resources: [os-file]}"))
+    client.workspace_did_change_watched_files(T.DidChangeWatchedFilesParams(
+        [T.FileEvent(uri(mod / "rehab-rules" / "team-file-rule.yaml"), T.FileChangeType.Created)]))
+    assert sorted(d.code for d in await diagnostics(client, doc.uri, 1)) == ["file-not-closed"] * 2 + \
+        ["team-file-rule"] * 2
+    assert await stop(client) == 0
+
+
+@pytest.mark.asyncio
+async def test_no_fix_for_a_link_out_of_the_module_and_any_file_uri_works(tmp_path, mod):
+    """`fix --write` does not write through a symbolic link that leaves the module (someone
+    else's file?): no quick fix for it either. A file: URI that is not normalised names the
+    same document for every request."""
+    (tmp_path / "outside").mkdir()
+    c_go = A_GO.replace("func Read", "func ReadC").replace("func Lines", "func LinesC")
+    (tmp_path / "outside" / "c.go").write_text(c_go)
+    (mod / "c.go").symlink_to(tmp_path / "outside" / "c.go")
+    w = cli(tmp_path, "fix", "--write", "./...", cwd=mod)
+    assert w.returncode == 2 and "not written through" in w.stderr, w.stderr
+    client = await start(tmp_path)
+    u = (mod / "c.go").absolute().as_uri()
+    client.text_document_did_open(T.DidOpenTextDocumentParams(T.TextDocumentItem(u, "go", 1, c_go)))
+    diags = await diagnostics(client, u, 1)
+    assert len(diags) == 2 and not any(d.data["fixable"] for d in diags), diags
+    acts = await client.text_document_code_action_async(T.CodeActionParams(
+        T.TextDocumentIdentifier(u), T.Range(T.Position(0, 0), T.Position(99, 0)), T.CodeActionContext(diags)))
+    assert not acts, acts
+    odd = (mod / "sub" / ".." / "a.go").as_uri()
+    client.text_document_did_open(T.DidOpenTextDocumentParams(T.TextDocumentItem(odd, "go", 1, A_GO)))
+    diags = await diagnostics(client, odd, 1)
+    hover = await client.text_document_hover_async(T.HoverParams(T.TextDocumentIdentifier(odd), diags[0].range.start))
+    assert hover is not None and diags[0].data["node_id"] in hover.contents.value
+    client.text_document_did_close(T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(odd)))
+    assert await diagnostics(client, odd) == []
+    assert await stop(client) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_trace_that_is_not_one_is_said_and_the_findings_stay(tmp_path, mod):
+    from toolexec_rehab.runtime.report import FORMAT, VERSION
+
+    (mod / ".rehab").mkdir()
+    (mod / ".rehab" / "trace.json").write_text(json.dumps({"format": FORMAT, "version": VERSION, "sites": [
+        {"node_id": 7, "rule": "file-not-closed", "file": "a.go", "line": 11, "acquired": 1, "released": 0,
+         "open": 1}]}))
+    client = await start(tmp_path)
+    doc = open_doc(client, mod / "a.go")
+    assert len(await diagnostics(client, doc.uri, 1)) == 2
+    assert any("trace not used" in m.message for m in client.log_messages), client.log_messages
+    assert await stop(client) == 0
+
+
 @pytest.mark.skipif(not BIN.exists(), reason="no installed toolexec-rehab launcher next to this Python")
 @pytest.mark.asyncio
 async def test_through_the_launcher_shutdown_and_exit_give_0(tmp_path, mod):
@@ -472,6 +665,12 @@ def test_positions_in_every_encoding_and_the_smallest_replacement():
         assert idx.position(off) == (1, col), enc
         assert idx.offset(1, col) == off, enc
     assert LineIndex(src).position(len(src)) == (2, 0) and LineIndex(src).offset(9, 9) == len(src)
+    # LSP's line ends (CRLF, a lone CR) for positions; Go's ("\n" only) for its line numbers
+    src = "a\r\n\tb\rc\u2028d\n".encode()
+    idx = LineIndex(src)
+    assert idx.position(src.index(b"c")) == (2, 0) and idx.offset(1, 99) == src.index(b"\r", 3)
+    assert idx.position(src.index(b"d")) == (2, 2) and idx.go_lines() == 3
+    assert idx.go_span(2) == (src.index(b"b"), src.index(b"\n", 3)) and idx.go_line(src.index(b"c")) == 2
     old = A_GO.encode()
     new = old.replace(b"\treturn io.ReadAll(f)\n", b"\tdefer f.Close()\n\treturn io.ReadAll(f)\n", 1)
     start, end, text = line_replacement(old, new)

@@ -84,7 +84,10 @@ def finding_text(fd, files: Mapping, rules) -> str:
            f"  at:       {path}:{fd.line}:{fd.column} in {fd.function or 'package scope'}",
            f"  message:  {fd.message}",
            f"  rule:     {lr.rule.summary}"]
-    lines = gf.src.decode("utf-8", "replace").splitlines()
+    # Go's lines: "\n" only (str.splitlines would also split at a CR, a form feed, U+2028...)
+    lines = [x.removesuffix(b"\r").decode("utf-8", "replace") for x in gf.src.split(b"\n")]
+    if lines and gf.src.endswith(b"\n"):
+        lines.pop()
     row = gf.src.count(b"\n", 0, fd.start)
     out.append("  source:")
     for i in range(max(0, row - 2), min(len(lines), row + 3)):

@@ -37,24 +37,50 @@ _missing_said: set[str] = set()
 stats = {"parsed": 0, "disk": 0, "missing": 0}  # counters (bench, tests)
 
 
+_generation = [0]  # refresh() bumps it
+
+
+def refresh() -> None:
+    """A long-lived process (the language server) calls this before an analysis: the
+    dependency packages that can change under it (a local replace, vendor/) and those that
+    were not there (not downloaded yet) are looked up again at their next use. Module-cache
+    versions are immutable and stay."""
+    _generation[0] += 1
+    _missing_said.clear()
+
+
 class _Packages(dict):
     """The std packages, plus dependency packages loaded on their first lookup."""
 
-    def __init__(self, std: dict, load) -> None:
+    def __init__(self, std: dict, load, local=None) -> None:
         super().__init__(std)
         self._load = load
+        self._local = local  # path -> whether its source can change (not the module cache)
         self._tried: set[str] = set()
         self._std = std.keys()
+        self._mutable: set[str] = set()
+        self._gen = _generation[0]
+
+    def _renew(self) -> None:
+        self._gen = _generation[0]
+        for key in self._mutable:
+            dict.pop(self, key, None)
+        self._mutable.clear()
+        self._tried = {k for k in self._tried if dict.get(self, k) is not None}
 
     def get(self, key, default=None):
         if key not in self._std:
             inputs.note("dep", key)
+            if self._gen != _generation[0]:
+                self._renew()
         v = dict.get(self, key)
         if v is None and key not in self._tried:
             self._tried.add(key)
             v = self._load(key)
             if v is not None:
                 self[key] = v
+                if self._local is not None and self._local(key):
+                    self._mutable.add(key)
         return default if v is None else v
 
     def __contains__(self, key) -> bool:
@@ -74,7 +100,7 @@ def world(std: StdAPI, start_dir: str | None) -> StdAPI:
             if len(_worlds) > 32:
                 _worlds.clear()
             w = copy.copy(std)
-            w._pkgs = _Packages(std._pkgs, lambda path: _load(bl, path))
+            w._pkgs = _Packages(std._pkgs, lambda path: _load(bl, path), lambda path: _is_local(bl, path))
             w._consts = {}
             w.source = f"{std.source}+deps"
             _worlds[key] = w
@@ -112,6 +138,11 @@ def _load(bl: BuildList, path: str) -> dict | None:
         except OSError:
             pass  # no private cache dir: parsed again next time
     return entry
+
+
+def _is_local(bl: BuildList, path: str) -> bool:
+    found = bl.package_dir(path)
+    return found is not None and found[0].cache_key is None
 
 
 def _load_local(path: str, pkgdir: str, ctx) -> dict | None:

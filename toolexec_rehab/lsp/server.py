@@ -32,7 +32,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from .session import NAME, FileResult, Session, Settings
-from .text import UTF8, UTF16, UTF32, LineIndex, line_replacement
+from .text import UTF8, UTF16, UTF32, LineIndex, apply_change, line_replacement
 
 FIX_ALL = f"{T.CodeActionKind.SourceFixAll.value}.{NAME}"  # source.fixAll.toolexec-rehab
 _SEVERITY = {"error": T.DiagnosticSeverity.Error, "warning": T.DiagnosticSeverity.Warning,
@@ -113,9 +113,12 @@ class RehabServer(LanguageServer):
         except Exception as e:  # noqa: BLE001 - a bug of ours: said, and the server goes on
             self.say("error", f"internal error analysing {d}: {type(e).__name__}: {e}\n{traceback.format_exc()}")
             return
-        for r in results:
-            self.publish(r)
-        self.publish_config_errors()
+        try:  # (a callback of the event loop: nothing may escape it)
+            for r in results:
+                self.publish(r)
+            self.publish_config_errors()
+        except Exception as e:  # noqa: BLE001 - as above
+            self.say("error", f"internal error publishing {d}: {type(e).__name__}: {e}\n{traceback.format_exc()}")
 
     def run_all(self) -> None:
         for d in self.session.directories():
@@ -163,8 +166,7 @@ class RehabServer(LanguageServer):
         out = []
         if r.syntax is not None:
             line, col, msg = r.syntax
-            start = idx.starts[min(line - 1, len(idx.starts) - 1)] + col - 1
-            pos = T.Position(*idx.position(start))
+            pos = T.Position(*idx.position(idx.go_offset(line, col)))
             out.append(T.Diagnostic(range=T.Range(pos, pos), message=f"syntax error: {msg}",
                                     severity=T.DiagnosticSeverity.Error, source=NAME, code="syntax"))
         seen = set()
@@ -214,8 +216,8 @@ class RehabServer(LanguageServer):
 
         esc = (fd.evidence or {}).get("escape")
         path = escape_path(fd)
-        if esc and isinstance(esc.get("line"), int) and 1 <= esc["line"] <= len(idx.starts):
-            where = self._range(idx, *idx.line_span(esc["line"] - 1))
+        if esc and isinstance(esc.get("line"), int) and 1 <= esc["line"] <= idx.go_lines():
+            where = self._range(idx, *idx.go_span(esc["line"]))
             return T.DiagnosticRelatedInformation(T.Location(r.uri, where),
                                                   f"not fixed: {fd.why_no_fix} ({path})")
         return T.DiagnosticRelatedInformation(T.Location(r.uri, rng), f"not fixed: {fd.why_no_fix}")
@@ -225,9 +227,9 @@ class RehabServer(LanguageServer):
         or the rule is off): evidence beside the static findings."""
         out = []
         for nid, s in r.sites.items():
-            if nid in seen or not (1 <= s.line <= len(idx.starts)):
+            if nid in seen or not (1 <= s.line <= idx.go_lines()):
                 continue
-            rng = self._range(idx, *idx.line_span(s.line - 1))
+            rng = self._range(idx, *idx.go_span(s.line))
             leaked = s.open + (s.collected_open or 0)
             if s.leaking:
                 out.append(T.Diagnostic(
@@ -280,7 +282,7 @@ class RehabServer(LanguageServer):
         return action
 
     def code_actions(self, params: T.CodeActionParams) -> list[T.CodeAction] | None:
-        path = to_fs_path(params.text_document.uri)
+        path = _doc_path(params.text_document.uri)
         if not path or path not in self.session.buffers:
             return None
         self.flush(path)
@@ -318,7 +320,7 @@ class RehabServer(LanguageServer):
 
     def resolve(self, action: T.CodeAction) -> T.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
-        path = to_fs_path(data.get("uri", "")) if data.get("uri") else None
+        path = _doc_path(data.get("uri"))
         if not path or path not in self.session.buffers:
             return action
         self.flush(path)
@@ -330,7 +332,7 @@ class RehabServer(LanguageServer):
     # ---- hover
 
     def hover(self, params: T.HoverParams) -> T.Hover | None:
-        path = to_fs_path(params.text_document.uri)
+        path = _doc_path(params.text_document.uri)
         if not path or path not in self.session.buffers:
             return None
         self.flush(path)
@@ -342,7 +344,8 @@ class RehabServer(LanguageServer):
         hits = [fd for fd in r.findings if fd.start <= at <= fd.end] or \
             [fd for fd in r.findings if idx.position(fd.start)[0] == params.position.line]
         if not hits:
-            s = next((s for s in r.sites.values() if s.line == params.position.line + 1), None)
+            line = idx.go_line(idx.offset(params.position.line, 0))  # the trace counts Go's lines
+            s = next((s for s in r.sites.values() if s.line == line), None)
             return self._hover_site(r, s) if s is not None else None
         parts = []
         for fd in hits:
@@ -398,13 +401,22 @@ def _site_text(r: FileResult, s) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _doc_path(uri) -> str | None:
+    """The absolute, normalised path of a file: URI (the key of the session's buffers); None
+    for another scheme."""
+    if not isinstance(uri, str) or not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    return os.path.abspath(path) if path else None
+
+
 def _go_document(uri: str, language: str | None = None) -> str | None:
     """The path of a Go document on disk (file: URI, .go or language go); None for others."""
-    path = to_fs_path(uri) if uri.startswith("file:") else None
+    path = _doc_path(uri)
     if not path:
         return None
     if path.endswith(".go") or (language == "go" and not os.path.isdir(path)):
-        return os.path.abspath(path)
+        return path
     return None
 
 
@@ -442,34 +454,41 @@ def build() -> RehabServer:
 
     @server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: RehabServer, params: T.DidChangeTextDocumentParams):
-        path = to_fs_path(params.text_document.uri)
-        if not path or os.path.abspath(path) not in ls.session.buffers:
+        path = _doc_path(params.text_document.uri)
+        b = ls.session.buffers.get(path) if path else None
+        if b is None:
             return
-        doc = ls.workspace.get_text_document(params.text_document.uri)
-        ls.session.change(path, params.text_document.version, doc.source)
-        ls.schedule(os.path.dirname(os.path.abspath(path)), ls.session.settings.debounce_ms / 1000)
+        # applied here, to the bytes we hold, with LSP's line endings (pygls' own copy splits
+        # lines at U+2028, a form feed and more: an edit after one would land elsewhere)
+        enc, src = ls.encoding(), b.src
+        for ch in params.content_changes:
+            rng = getattr(ch, "range", None)
+            src = apply_change(src, ch.text, (rng.start.line, rng.start.character) if rng else None,
+                               (rng.end.line, rng.end.character) if rng else None, enc)
+        ls.session.change(path, params.text_document.version, src)
+        ls.schedule(os.path.dirname(path), ls.session.settings.debounce_ms / 1000)
 
     @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: RehabServer, params: T.DidSaveTextDocumentParams):
-        path = to_fs_path(params.text_document.uri)
+        path = _doc_path(params.text_document.uri)
         if not path:
             return
         ls.session.disk_changed(path)
-        if os.path.basename(path) in (".rehab.yaml", "go.mod"):
-            ls.run_all()
-        elif os.path.abspath(path) in ls.session.buffers:
-            ls.schedule(os.path.dirname(os.path.abspath(path)), 0)
+        if path.endswith(".go") or os.path.basename(path) in (".rehab.yaml", "go.mod"):
+            ls.run_all()  # a Go file: the open packages that import its package see it too
+        elif path in ls.session.buffers:
+            ls.schedule(os.path.dirname(path), 0)
 
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: RehabServer, params: T.DidCloseTextDocumentParams):
-        path = to_fs_path(params.text_document.uri)
-        if not path or os.path.abspath(path) not in ls.session.buffers:
+        path = _doc_path(params.text_document.uri)
+        b = ls.session.buffers.get(path) if path else None
+        if b is None:
             return
         ls.session.close(path)
-        ls.published.pop(params.text_document.uri, None)
-        ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri=params.text_document.uri,
-                                                                        diagnostics=[]))
-        d = os.path.dirname(os.path.abspath(path))
+        ls.published.pop(b.uri, None)
+        ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri=b.uri, diagnostics=[]))
+        d = os.path.dirname(path)
         if any(os.path.dirname(p) == d for p in ls.session.buffers):
             ls.schedule(d, 0)  # its package's other open files: from disk now
 
@@ -482,12 +501,14 @@ def build() -> RehabServer:
     def did_change_watched_files(ls: RehabServer, params: T.DidChangeWatchedFilesParams):
         dirs, everything = set(), False
         for ch in params.changes:
-            path = to_fs_path(ch.uri)
+            path = _doc_path(ch.uri)
             if not path:
                 continue
+            if path.endswith(".json") and not ls.session.is_trace(path):
+                continue  # **/*.json is watched for the trace reports only
             ls.session.disk_changed(path)
             if path.endswith(".go"):
-                dirs.add(os.path.dirname(os.path.abspath(path)))
+                dirs.add(os.path.dirname(path))
                 everything = True  # a package others import may have changed
             else:
                 everything = True  # a config, go.mod or a trace

@@ -143,6 +143,20 @@ def _sig(path: str):
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
+def _trust_sig(path: str):
+    """A config file's stat and its directory's owner and mode: what reading it depends on,
+    its trust check included (a chmod that makes it trusted changes only ctime and mode)."""
+    out = []
+    for p in (path, os.path.dirname(path)):
+        try:
+            st = os.lstat(p)
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_mode, st.st_uid, st.st_gid))
+    return tuple(out)
+
+
 @contextlib.contextmanager
 def working_dir(d: str | None):
     """Run with d as the working directory (config discovery, rule directories and display
@@ -177,13 +191,25 @@ class ModuleState:
         self.trace_key = None
         self.trace: TraceData | None = None
         self.trace_error: str | None = None
+        self.rule_dirs: tuple[str, ...] = ()  # the config's rule directories (and their templates)
 
     def _stamp(self, settings: Settings):
         from ..config import find_config, user_config_path
+        from ..rules.loader import _stat_signature
 
         cfg = find_config(self.root)
         user = user_config_path()
-        return cfg, _sig(cfg) if cfg else None, _sig(user), settings.rules
+        # a rule directory's files too: a rule added, edited or fixed there is read again
+        return cfg, _trust_sig(cfg) if cfg else None, _trust_sig(user), settings.rules, \
+            _stat_signature(self.rule_dirs)
+
+    def _rule_dirs(self) -> tuple[str, ...]:
+        from ..rules.dirs import extra_rule_dirs
+
+        try:
+            return tuple(sorted({x for d, t, _root in extra_rule_dirs() for x in (d, t)}))
+        except Exception:  # noqa: BLE001 - a bad directory: select_rules says so
+            return ()
 
     def refresh(self, settings: Settings) -> bool:
         """Re-read the config and select the rules when a config file or the rules setting
@@ -202,12 +228,15 @@ class ModuleState:
         self.trace_key = None  # build.trace may have changed
         try:
             self.cfg = config.load_config(self.root)
+            self.rule_dirs = self._rule_dirs()
             self.rules, modes = select_rules(self.cfg, settings.rules)
             self.analyzer = Analyzer(go_env_goroot(), rules=self.rules, modes=modes, source=True)
         except Exception as e:  # noqa: BLE001 - the user's file: said, and nothing analysed
             if not is_user_error(e, SettingError):
+                self.stamp = None  # tried again at the next analysis (not left without an Analyzer)
                 raise
             self.error = str(e)
+        self.stamp = self._stamp(settings)  # with the rule directories now known
         return True
 
     def trace_path(self, settings: Settings) -> str:
@@ -230,11 +259,13 @@ class ModuleState:
 
         try:
             sites = load(path)
-        except ValueError as e:
-            self.trace_error = str(e)
+        except (ValueError, TypeError) as e:  # TypeError: a site's node_id that is not a string
+            self.trace_error = str(e) if isinstance(e, ValueError) else f"{path}: not a toolexec-rehab trace ({e})"
             return None
         by_file: dict[str, list] = {}
         for s in sites:
+            if not isinstance(s.file, str) or not s.file:
+                continue
             f = s.file if os.path.isabs(s.file) else os.path.join(self.root, s.file)
             by_file.setdefault(os.path.realpath(f), []).append(s)
         taken = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.stat(path).st_mtime)) \
@@ -257,6 +288,10 @@ class Session:
         self._syntax: dict[bytes, tuple | None] = {}
         self._said: set[str] = set()
         self.last_ms = 0.0  # the latest analysis's wall time
+        # the main module's packages that golang.types keeps for name resolution (read from
+        # disk, keyed by import path only): whose module, and each one's directory signature
+        self._mp_root: str | None = None
+        self._mp_sigs: dict[str, tuple | None] = {}
 
     # ---- buffers
 
@@ -266,11 +301,11 @@ class Session:
         self.buffers[path] = b
         return b
 
-    def change(self, path: str, version: int | None, text: str) -> Buffer | None:
+    def change(self, path: str, version: int | None, text: str | bytes) -> Buffer | None:
         b = self.buffers.get(os.path.abspath(path))
         if b is None:
             return None
-        src = text.encode("utf-8", "replace")
+        src = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
         if src != b.src:
             b.src, b._file = src, None
         b.version = version
@@ -302,6 +337,12 @@ class Session:
             self._scans.clear()
         if os.path.basename(path) in (".rehab.yaml", "config.yaml", "go.mod"):
             self.reload()
+
+    def is_trace(self, path: str) -> bool:
+        """Whether path is (or may be) the trace report of a module we analyse."""
+        path = os.path.realpath(path)
+        return any(os.path.realpath(ms.trace_path(self.settings)) == path for ms in self.modules.values()) \
+            or not self.modules
 
     def reload(self) -> None:
         """Read every config and trace again at the next analysis."""
@@ -340,8 +381,11 @@ class Session:
                 out[b.path].notice = (f"{NAME}: not analysed: the file is {_size(len(b.src))}, over the limit of "
                                       f"{_size(cap)} (setting maxFileBytes)")
                 self.say("warning", f"{b.path}: {out[b.path].notice}")
+        from ..golang import deps
         from ..golang.package import find_module
 
+        find_module.cache_clear()  # a go.mod written, edited or removed since (a few stats)
+        deps.refresh()  # local replaces and vendor/ read again, dependencies downloaded since found
         mod = find_module(d)
         if mod is None:
             self.say("info", f"{d}: not in a Go module (no go.mod above it): its files are not analysed")
@@ -359,8 +403,44 @@ class Session:
                 for r in out.values():
                     r.notice = r.notice or f"{NAME}: not analysed: {ms.error}"
                 return self._keep(list(out.values()), t0)
-            self._analyze(d, ms, [b for b in opened if out[b.path].notice is None], out)
+            self._fresh_module_packages(root, mod[1])
+            try:
+                self._analyze(d, ms, [b for b in opened if out[b.path].notice is None], out)
+            finally:
+                self._note_module_packages(root, mod[1])
         return self._keep(list(out.values()), t0)
+
+    # ---- the module's other packages (golang.types keeps them, read from disk, per import path)
+
+    @staticmethod
+    def _package_dir_sig(root: str, modpath: str, path: str):
+        if path != modpath and not path.startswith(modpath + "/"):
+            return None
+        d = os.path.join(root, path[len(modpath):].lstrip("/"))
+        try:
+            with os.scandir(d) as it:
+                return tuple(sorted((e.name, st.st_mtime_ns, st.st_size, st.st_ino)
+                                    for e in it if e.name.endswith(".go") for st in [e.stat()]))
+        except OSError:
+            return None
+
+    def _fresh_module_packages(self, root: str, modpath: str) -> None:
+        """Forget the packages kept for name resolution when they are another module's (they are
+        kept by import path alone) or when a file of theirs changed on disk (no watcher told us)."""
+        from ..golang.types import forget_module_packages
+
+        stale = self._mp_root != root or any(self._package_dir_sig(root, modpath, p) != sig
+                                             for p, sig in self._mp_sigs.items())
+        if stale:
+            forget_module_packages()
+            self._mp_root, self._mp_sigs = root, {}
+
+    def _note_module_packages(self, root: str, modpath: str) -> None:
+        from ..golang.types import _MODULE_PACKAGES
+
+        for p in list(_MODULE_PACKAGES):
+            if p not in self._mp_sigs:
+                self._mp_sigs[p] = self._package_dir_sig(root, modpath, p)
 
     def _keep(self, results: list[FileResult], t0: float) -> list[FileResult]:
         for r in results:
@@ -372,6 +452,7 @@ class Session:
     def _analyze(self, d: str, ms: ModuleState, opened: list[Buffer], out: dict[str, FileResult]) -> None:
         from ..analysis import PackageInput, build_packages
         from ..config import package_selected
+        from ..paths import confined
         from ..pipeline import Run, import_path
 
         if not opened:
@@ -407,7 +488,8 @@ class Session:
                 b = self.buffers[p]
                 r.findings = [x for x in findings if x.path == p]
                 r.files, r.run = files, run
-                r.fixable = built is None or p in built or not os.path.exists(p)
+                # as `fix --write`: a file the build takes, and not a link out of the module
+                r.fixable = (built is None or p in built or not os.path.exists(p)) and confined(p, ms.root)
                 if files[p].has_error:
                     r.syntax = self.syntax_error(b.src)
                 if trace is not None:
@@ -442,7 +524,9 @@ class Session:
             return got[1]
         try:
             files = expand_patterns([d])[0].files
-        except (UsageError, IndexError):
+        except (UsageError, IndexError) as e:
+            if isinstance(e, UsageError) and sig:  # a bad //go:build line, say: `check` stops there
+                self.say("warning", f"{d}: {e}: only the open files of the package are analysed, and not fixed")
             files = []
         self._scans[d] = (key, files)
         return files
