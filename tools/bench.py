@@ -19,7 +19,12 @@ medians and ratios:
    fresh deptypes cache) and warm rebuild (--skip deps leaves it out);
 7. lsp: `toolexec-rehab lsp` driven over stdio by a pygls client: a generated 2,000-line
    package, 20 one-line edits, the time from each didChange to its publishDiagnostics
-   (`--only lsp` runs just this section).
+   (`--only lsp` runs just this section);
+8. app: a large application (tools/bench_app.py: go-ethereum, 206 packages of its own, all
+   in scope): cold `go build -a`, warm rebuilds after a leaf and a widely imported edit,
+   check against go vet and golangci-lint, the compile server's RSS, and cost against size
+   (~45 minutes on 2 cores). Its block in BENCH.md is kept as it was when a run skips it,
+   and is the only part rewritten by `--only app`.
 
 The module is fetched with `go mod download` into a cache outside the repository
 (~/.cache/toolexec-rehab-bench, or $REHAB_BENCH_DIR) and copied to a scratch
@@ -45,7 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"passthrough": 10.0, "cold": 1.15, "warm": 1.05, "check": 0.5, "rss": 100.0, "lsp": 300.0}
-SECTIONS = ("pass", "cold", "warm", "check", "rss", "compare", "deps", "marker", "lsp")
+SECTIONS = ("pass", "cold", "warm", "check", "rss", "compare", "deps", "marker", "lsp", "app")
+APP_BEGIN, APP_END = "<!-- app section (tools/bench_app.py) -->", "<!-- end app section -->"
 
 
 def log(msg: str) -> None:
@@ -824,8 +830,38 @@ class Bench:
         lines += ["", "## Import time of the compile path (one run, `python -X importtime`, cumulative ms)", ""]
         lines += [f"- {name}: {ms:.1f} ms" for name, ms in imports]
         lines += ["", WHERE_THE_TIME_GOES.strip(), ""]
-        Path(self.args.out).write_text("\n".join(lines))
+        out = Path(self.args.out)
+        old = out.read_text() if out.exists() else ""
+        block = self.app_block() if getattr(self, "app", None) is not None else _app_block(old)
+        if self.args.only and set(self.args.only.split(",")) == {"app"} and old:
+            # only the app ran: the rest of BENCH.md stays as the last full run wrote it
+            text = old.replace(_app_block(old), block) if _app_block(old) else old.rstrip("\n") + "\n\n" + block
+        else:
+            text = "\n".join(lines) + ("\n" + block if block else "")
+        out.write_text(text)
         log(f"wrote {self.args.out}")
+
+
+    def app_block(self) -> str:
+        app = self.app
+        lines = [APP_BEGIN, "## Large application (section app, tools/bench_app.py)", "",
+                 f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average at its start and end: "
+                 f"{app.loads[0]} -> {app.loads[-1]}.", "",
+                 "| measure | detail | result | target | met |", "|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in app.rows]
+        if getattr(app, "growth_table", None):
+            lines += ["", "Cost against size: `check` without its result cache on the first third, two thirds and "
+                      "all of the packages (sorted by import path), one run each:", "", *app.growth_table]
+            if getattr(app, "growth_note", ""):
+                lines += ["", app.growth_note]
+        lines += ["", *[f"- {n}" for n in app.notes], "", "Commands:", "", *[f"- `{c}`" for c in app.commands],
+                  APP_END, ""]
+        return "\n".join(lines)
+
+
+def _app_block(text: str) -> str:
+    i, j = text.find(APP_BEGIN), text.find(APP_END)
+    return text[i:j + len(APP_END)] + "\n" if i >= 0 and j > i else ""
 
 
 LSPGEN_FILES = 4
@@ -1621,6 +1657,8 @@ def main() -> int:
     ap.add_argument("--compare-reps", type=int, default=5)
     ap.add_argument("--deps-cold-reps", type=int, default=2)
     ap.add_argument("--deps-warm-reps", type=int, default=9)
+    ap.add_argument("--app-cold-reps", type=int, default=1)
+    ap.add_argument("--app-reps", type=int, default=3)
     ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(SECTIONS))
     ap.add_argument("--only", default="", help="comma-separated sections to run, the others skipped (e.g. "
                     "--only lsp; write to another --out, BENCH.md is the full run's)")
@@ -1661,7 +1699,13 @@ def main() -> int:
         if "lsp" not in skip:
             b.lsp()
             log("lsp done")
-        imports = b.importtime()
+        if "app" not in skip:
+            from bench_app import App
+
+            b.app = App(b)
+            b.app.run(args.app_cold_reps, args.app_reps)
+            log("app done")
+        imports = b.importtime() if skip != set(SECTIONS) - {"app"} else []
         marker = b.marker() if "marker" not in skip else None
         b.loads.append(load())
         b.write(started, marker, imports)
