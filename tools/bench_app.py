@@ -109,11 +109,9 @@ class RSSPoll:
                 if m:
                     kb = max(kb, int(m.group(1)))
             self.peak_any = max(self.peak_any, kb)
-            try:
-                if os.getsid(int(pid)) == int(pid):  # the server: a session leader (client._spawn)
-                    self.peak_server = max(self.peak_server, kb)
-            except OSError:
-                pass
+            m = re.search(r"(?m)^PPid:\s+(\d+)", status)
+            if m and m.group(1) == "1":  # the server: detached by a double fork (client._spawn)
+                self.peak_server = max(self.peak_server, kb)
 
 
 class App:
