@@ -141,7 +141,8 @@ def hash_dir(h, d: str, recursive: bool = False, root: str | None = None) -> Non
     h. Symbolic links are named, never followed (a template may not read through one), and
     with a root nothing outside it is read."""
     if not os.path.isdir(d) or (root is not None and not confined(d, root)):
-        h.update(f"missing {d}\0".encode())
+        # (its name only: a digest in the build-cache key is the same on every machine)
+        h.update(f"missing {os.path.basename(os.path.normpath(d))}\0".encode())
         return
     for top, dirs, files in os.walk(d):
         dirs[:] = sorted(dirs) if recursive else []

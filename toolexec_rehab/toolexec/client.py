@@ -47,6 +47,14 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
     finally:
         if dfd is not None:
             os.close(dfd)
+    from .protocol import peer_is_us
+
+    if not peer_is_us(s):  # not our server (a socket planted on our path): tell it nothing
+        s.close()
+        from ..paths import warn_once
+
+        warn_once(f"{path}: the compile server there is not yours; compiling without it")
+        return None
 
     # Speculation: the compiler starts on the original files now, while the server analyzes
     # them. Most compiles need no fix, and then its result is the answer (the analysis cost

@@ -99,6 +99,25 @@ class CompileArgs:
     def with_files(self, files: list[str]) -> list[str]:
         return [self.tool, *self.flags, *files]
 
+    def trimmed(self, path: str) -> str:
+        """path as the compiler names it in the object file: the first of the -trimpath
+        rewrites (`prefix=>replacement;...`, a bare prefix is removed) that applies, as
+        cmd/internal/objabi.ApplyRewrites does. With `go build -trimpath` cmd/go passes
+        `<package dir>=><import path>`, so a name we embed in the program (the runtime sites
+        tables) is the same in every checkout, as the compiler's own positions are."""
+        rewrites = self.flag_value("trimpath") or ""
+        for rule in rewrites.split(";"):
+            prefix, sep, repl = rule.rpartition("=>")
+            if not sep:
+                prefix, repl = rule, ""
+            if not prefix or not (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+                continue
+            if path == prefix:
+                return repl
+            rest = path[len(prefix.rstrip("/")) + 1:]
+            return f"{repl}/{rest}" if repl else rest
+        return path
+
     @property
     def goroot(self) -> str:
         # $GOROOT/pkg/tool/GOOS_GOARCH/compile

@@ -1,6 +1,7 @@
 """The compile server's wire: where its socket lives (a private runtime dir, a name keyed by
 our code and the caller's credentials) and its messages (a 4-byte length, then marshal).
-Shared by the client and the server; imports only os and sys at the top."""
+Shared by the client and the server; imports only os and sys at the top. Both ends check
+who is at the other end (peer_is_us)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,30 @@ def _credentials() -> str:
 def socket_path() -> str | None:
     d = _runtime_dir()
     return os.path.join(d, f"srv-{code_key()}.sock") if d else None
+
+
+def peer_is_us(sock) -> bool:
+    """The process at the other end of a connected Unix socket runs as our uid and gid
+    (SO_PEERCRED, the credentials the kernel recorded at connect or listen: they cannot be
+    forged). Both ends check: the client never sends its request (argv, working directory,
+    environment) to a server of someone else, even one reached through a socket planted
+    on its path, and the server never acts for another user (root included: the private
+    runtime dir does not keep root out). Where the kernel cannot say (no SO_PEERCRED), the
+    private runtime dir is all there is: True."""
+    import _socket
+
+    opt = getattr(_socket, "SO_PEERCRED", None)
+    if opt is None:
+        return True
+    try:
+        raw = sock.getsockopt(_socket.SOL_SOCKET, opt, 12)  # struct ucred: pid, uid, gid (32-bit each)
+    except OSError:
+        return False
+    if len(raw) < 12:
+        return False
+    uid = int.from_bytes(raw[4:8], sys.byteorder)
+    gid = int.from_bytes(raw[8:12], sys.byteorder)
+    return uid == os.geteuid() and gid == os.getegid()
 
 
 def address(path: str) -> tuple[str, int | None]:

@@ -5,10 +5,17 @@ An intercepted compile would otherwise pay interpreter start-up plus ~150 ms of 
 first intercepted compile starts this server in the background (client._spawn) and
 compiles as usual; later ones connect to its Unix socket (in a private runtime dir,
 $XDG_RUNTIME_DIR/toolexec-rehab or /tmp/toolexec-rehab-<uid>, checked to be ours and
-0700; the socket itself 0600), and the server forks a child per request. The child
-takes the request's working directory and environment, forgets per-process caches that
-could be stale (configuration, go.mod lookups, a changed GOROOT's API table), and runs
-the same `wrap.run_compile` a local compile runs, with its output captured. When that
+0700; the socket itself 0600), and the server forks a child per request. Both ends check
+the other's credentials (protocol.peer_is_us: SO_PEERCRED, our uid and gid): a server
+never acts for another user, root included, and a client never talks to another user's
+server. Requests run in parallel, one process each, as many as cmd/go runs at once (-p,
+and every concurrent `go build` of the user): the listening loop only accepts and forks,
+holds no lock, and parses files for the next build (warm) in slices of WARM_SLICE seconds
+between looks at the socket.
+
+The child takes the request's working directory and environment, forgets per-process
+caches that could be stale (configuration, go.mod lookups, a changed GOROOT's API table),
+and runs the same `wrap.run_compile` a local compile runs, with its output captured. When that
 would exec the compiler, the child replies with the argv and the client execs it.
 
 The socket name carries a key of the code and of the credentials (protocol.code_key: uid,
@@ -478,10 +485,28 @@ def _read_loaded(fd: int, pending: set[str]) -> None:
     pending.update(os.fsdecode(x) for x in data.split(b"\n") if x)
 
 
+WARM_SLICE = 0.02  # seconds of parsing between two looks at the socket
+
+
+def _warm_slice(warm, pending: set[str]) -> bool:
+    """Parse some of the pending files (golang.package.warm), for about WARM_SLICE seconds,
+    then give the loop back: a request that arrives meanwhile waits one slice, never the
+    whole warm-up (a big module's files take seconds). True while files are left."""
+    import time
+
+    t0 = time.monotonic()
+    for p in sorted(pending):
+        pending.discard(p)
+        warm([p])
+        if time.monotonic() - t0 >= WARM_SLICE:
+            break
+    return bool(pending)
+
+
 def serve(path: str, tool: str) -> None:
     os.chdir("/")
     _preload(tool)
-    from .protocol import address
+    from .protocol import address, peer_is_us
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     addr, dfd = address(path)
@@ -518,23 +543,28 @@ def serve(path: str, tool: str) -> None:
     poll.register(sock, select.POLLIN)
     poll.register(_WARM[0], select.POLLIN)
     pending: set[str] = set()
+    warming = False  # parsing `pending` a slice at a time, between polls
     last = time.monotonic()
     try:
         while True:
             left = IDLE - (time.monotonic() - last)
             if left <= 0:
                 break
-            ready = {fd for fd, _ in poll.poll(1000 * (min(left, WARM_DELAY) if pending else left))}
+            wait = (0 if warming else min(left, WARM_DELAY)) if pending else left
+            ready = {fd for fd, _ in poll.poll(1000 * wait)}
             if _WARM[0] in ready:
                 _read_loaded(_WARM[0], pending)
             if sock.fileno() not in ready:
-                if pending and not ready:
-                    warm(sorted(pending))
-                    pending.clear()
+                if pending and (warming or not ready):
+                    warming = _warm_slice(warm, pending)
                 continue
+            warming = False
             try:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError):
+                continue
+            if not peer_is_us(conn):  # another uid (root too) or gid: never act for it
+                conn.close()
                 continue
             last = time.monotonic()
             conn.settimeout(None)

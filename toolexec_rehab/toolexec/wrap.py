@@ -52,8 +52,8 @@ def config_digest() -> str:
     h.update(f"toolexec-rehab {__version__}\0code={code_digest()}\0".encode())
     h.update(rules_digest().encode())
     for k in CONFIG_ENV:
-        h.update(f"{k}={os.environ.get(k, '')}\0".encode())
-    h.update(f"config={cfg.digest()}\0".encode())
+        h.update(f"{k}={portable_setting(k, os.environ.get(k, ''))}\0".encode())
+    h.update(f"config={portable_config_digest(cfg)}\0".encode())
     if cfg.fix_policy() == "confirmed":
         from ..runtime.report import check_build_trace
 
@@ -65,6 +65,55 @@ def config_digest() -> str:
                 h.update(hashlib.sha256(fh.read()).digest())
         except OSError:
             h.update(b"no trace")
+    return h.hexdigest()[:16]
+
+
+# The ID must not depend on where the checkout, HOME or the config directory are: two CI
+# runners that build the same module (other paths, other HOMEs) share one Go build cache
+# (README "CI: a shared build cache"). So a path in the ID is named from an anchor, and what
+# the file holds is hashed where it counts (config files here, rule directories in
+# rules_digest, with names relative to their directory; a trace under `fix: confirmed`).
+
+def portable_path(path: str, cwd: str | None = None) -> str:
+    """An absolute path as the build-cache key names it: relative to the module root (the
+    one that holds cwd), else to the user's config directory, else to HOME; any other path
+    as it is. A relative path is kept as written (it is the same text on every machine)."""
+    if not os.path.isabs(path):
+        return path
+    from ..config import user_config_path
+    from ..paths import find_upward
+
+    p = os.path.normpath(path)
+    anchors = (("$MODULE", find_upward(cwd or os.getcwd(), "go.mod")),
+               ("$CONFIG", os.path.dirname(os.path.dirname(user_config_path()))),
+               ("$HOME", os.path.expanduser("~")))
+    for name, root in anchors:
+        if root and os.path.isabs(root) and root != os.sep and _under(p, root):
+            rel = os.path.relpath(p, root)
+            return name if rel == os.curdir else f"{name}/{rel}"
+    return p
+
+
+def portable_setting(name: str, value: str) -> str:
+    """A keyed REHAB_* value for the ID: path settings through portable_path."""
+    from ..settings import VARS
+
+    var = VARS.get(name)
+    if var is None or not value.strip():
+        return value
+    if var.kind == "path":
+        return portable_path(value.strip())
+    if var.kind == "paths":
+        return os.pathsep.join(portable_path(x.strip()) for x in value.split(os.pathsep))
+    return value
+
+
+def portable_config_digest(cfg) -> str:
+    """The config files read (the user's, the module's or REHAB_CONFIG's), each named by
+    portable_path, with their contents (config.Config.digest with portable names)."""
+    h = hashlib.sha256()
+    for path, text in cfg.files or [(cfg.path or "", cfg.text)]:
+        h.update(portable_path(path).encode("utf-8", "surrogateescape") + b"\0" + text + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -280,11 +329,16 @@ class _Rewrite:
         n = len(self.applied)
         for gf in fs:
             sites.extend(self.file(gf, findings))
+        # the sites tables go into the program: files named as the compiler names them (under
+        # -trimpath, by import path: the object is the same in every checkout)
+        import dataclasses
+
+        sites = [dataclasses.replace(s, file=self.ca.trimmed(s.file)) for s in sites]
         if sites:
             self.markers.append((pkgname, sites))
         from ..runtime.instrument import Site
 
-        recorded = [Site(fd.node_id, fd.rule, gf.origin, fd.line) for fd, gf in self.applied[n:]
+        recorded = [Site(fd.node_id, fd.rule, self.ca.trimmed(gf.origin), fd.line) for fd, gf in self.applied[n:]
                     if fd.fix is not None and "dropped" in fd.fix.runtime]
         if recorded:
             self.dropped.append((pkgname, recorded))
