@@ -70,6 +70,30 @@ SHAPES = {
         	return err
         }
         """, {"rows-not-closed": "discarded"}),
+    # a function declared without a body (assembly, go:linkname) may keep what it is given,
+    # and what it returns is not judged (the analysis used to walk a missing body and fail)
+    "bodyless-callee": ("""\
+        func keep(rows *sql.Rows)
+
+        func open(db *sql.DB) (*sql.Rows, error)
+
+        func pass(db *sql.DB) error {
+        	rows, err := db.Query("numbers")
+        	if err != nil {
+        		return err
+        	}
+        	keep(rows)
+        	return nil
+        }
+
+        func viaAsm(db *sql.DB) error {
+        	rows, err := open(db)
+        	if err != nil {
+        		return err
+        	}
+        	return rows.Err()
+        }
+        """, {}),
 }
 
 
@@ -82,7 +106,7 @@ def test_reported_not_patched(tmp_path, name):
     src = 'package r\n\nimport (\n\t"context"\n\t"database/sql"\n)\n\nvar _ = context.Background\n\n'
     (tmp_path / "r.go").write_text(src + textwrap.dedent(body))
     r = rehab("check", "--format", "json", ".", cwd=tmp_path, env={"REHAB_SERVER": "off"})
-    assert r.returncode in (0, 1), r.stderr
+    assert r.returncode in (0, 1) and "failed on" not in r.stderr, r.stderr
     found = [d for d in json.loads(r.stdout) if d["rule"] != "unchecked-error"]
     assert not [d for d in found if d["fixable"]], found
     for rule, why in want.items():

@@ -254,6 +254,8 @@ def _hands_over(pass_: Pass, rv, decl, index: int) -> bool:
     local bound to one; nil on some paths. A function that only ever returns nil, or returns
     a field, a parameter, a global or a map element, hands nothing over."""
     body = decl.child_by_field_name("body")
+    if body is None:  # declared here, implemented elsewhere (assembly, go:linkname): not judged
+        return False
     rets = [n for n in P.descendants(body) if n.type == "return_statement" and enclosing_function(n) == decl]
     made = False
     f = rv.pkg.file_for(decl)

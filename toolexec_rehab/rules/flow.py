@@ -182,7 +182,9 @@ class Flow:
         for d in P.named_children(params):
             ns = d.children_by_field_name("name")
             names.extend(P.text(n) for n in ns) if ns else names.append("_")
-        if argpos >= len(names) or names[argpos] in ("_",):
+        if decl.child_by_field_name("body") is None:
+            eff = "transfer"  # implemented elsewhere (assembly, go:linkname): what it does is not known
+        elif argpos >= len(names) or names[argpos] in ("_",):
             eff = "none"
         else:
             pname = names[argpos]
