@@ -700,8 +700,11 @@ def test_fix_write_interrupted_mid_write_leaves_each_file_old_or_new(tmp_path, s
     log = tmp_path / "audit.jsonl"
     env = dict(os.environ, REHAB_AUDIT_LOG=str(log), REHAB_FIX_PAUSE="2")
     env.pop("GOFLAGS", None)
+    # SIGINT as at a terminal: a suite run in the background (`cmd &`) starts with it ignored,
+    # and fix --write rightly keeps what it was given
     p = subprocess.Popen([str(BIN), "fix", "--write", "."], cwd=m, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while tree_digest(m) == old and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
