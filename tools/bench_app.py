@@ -371,7 +371,8 @@ class App:
             part = pkgs[: max(1, round(n * frac))]
             dirs = sorted({os.path.relpath(p["dir"], mod) for p in part})
             args = ["./" + d if d != "." else "." for d in dirs]
-            env = self.env("plain", self.b.scratch / "app-gocache-warm", REHAB_RESULT_CACHE="off")
+            # in its own process (a compile server's work is not this process's child CPU)
+            env = self.env("plain", self.b.scratch / "app-gocache-warm", REHAB_RESULT_CACHE="off", REHAB_SERVER="off")
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             r = self.sh([str(self.b.rehab), "check", *args], env=env, cwd=mod)
