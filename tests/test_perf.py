@@ -376,7 +376,9 @@ def test_check_in_two_processes_says_the_same(tmp_path):
                 body = body.replace('import (\n\t"io"\n\t"os"\n)\n', 'import (\n\t"io"\n\t"os"\n)\n' + filler)
             (pkg / f"f{k}.go").write_text(body)
     assert sum(p.stat().st_size for p in tmp_path.rglob("*.go")) > 192 * 1024
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REHAB_")}
+    # (no result cache: an earlier run at the same temp path would give the findings without
+    # any analysis, and this test is about the analysis in two processes)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REHAB_")}, "REHAB_RESULT_CACHE": "off"}
     outs = {}
     # failing: the helper exits at once; lost: it takes its files, analyzes them and loses the
     # results (the parent must analyze every file the helper took)

@@ -89,7 +89,8 @@ def _module(tmp_path):
 
 
 def _env(tmp_path, **extra):
-    return go_env(XDG_CACHE_HOME=str(tmp_path / "cache"), REHAB_SERVER="off", **extra)
+    return go_env(**{"XDG_CACHE_HOME": str(tmp_path / "cache"), "REHAB_SERVER": "off", "REHAB_RESULT_CACHE": "on",
+                     **extra})
 
 
 def _entries(tmp_path) -> dict[str, int]:
