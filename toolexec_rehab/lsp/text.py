@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from ..rewrite.edits import changed_lines
+
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 _EOL = re.compile(rb"\r\n|\r|\n")
 
@@ -116,15 +118,5 @@ def apply_change(src: bytes, text: str, start: tuple[int, int] | None = None, en
 def line_replacement(old: bytes, new: bytes) -> tuple[int, int, bytes] | None:
     """The smallest run of whole lines of `old` that, replaced, gives `new`: (start, end, text)
     as byte offsets into old; None when they are equal."""
-    if old == new:
-        return None
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    pre = 0
-    while pre < min(len(a), len(b)) and a[pre] == b[pre]:
-        pre += 1
-    suf = 0
-    while suf < min(len(a), len(b)) - pre and a[-1 - suf] == b[-1 - suf]:
-        suf += 1
-    start = sum(len(x) for x in a[:pre])
-    end = start + sum(len(x) for x in a[pre:len(a) - suf])
-    return start, end, b"".join(b[pre:len(b) - suf])
+    got = changed_lines(old, new)
+    return None if got is None else got[1:]

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..paths import find_upward
+from ..rewrite.edits import changed_lines
 from ..rules.diagnostic import describe_edits
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -116,25 +117,18 @@ _describe = describe_edits  # the former name (vettool)
 
 def _line_replacement(old: bytes, new: bytes) -> dict | None:
     """The smallest run of whole lines of `old` that, replaced, gives `new`."""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    pre = 0
-    while pre < min(len(a), len(b)) and a[pre] == b[pre]:
-        pre += 1
-    suf = 0
-    while suf < min(len(a), len(b)) - pre and a[-1 - suf] == b[-1 - suf]:
-        suf += 1
-    if pre == len(a) == len(b):
+    got = changed_lines(old, new)
+    if got is None:
         return None
-    start = sum(len(x) for x in a[:pre])
-    end = start + sum(len(x) for x in a[pre:len(a) - suf])
+    pre, start, end, text = got
     region = {"startLine": pre + 1, "startColumn": 1, "byteOffset": start, "byteLength": end - start}
     if end < len(old) or not old.endswith(b"\n"):
         region["endLine"], region["endColumn"] = _line(old, end), _column(old, end)
     else:  # the run ends at the end of the file
+        a = old.splitlines(keepends=True)
         region["endLine"] = len(a)
         region["endColumn"] = utf16_len(a[-1].rstrip(b"\n")) + 2
-    text = b"".join(b[pre:len(b) - suf]).decode("utf-8", "replace")
-    return {"deletedRegion": region, "insertedContent": {"text": text}}
+    return {"deletedRegion": region, "insertedContent": {"text": text.decode("utf-8", "replace")}}
 
 
 def _fixes(fd, src: bytes, root: str, display, source_fix=None) -> list[dict]:

@@ -39,3 +39,21 @@ def apply(src: bytes, edits: list[Edit]) -> bytes:
         pos = e.end
     parts.append(src[pos:])
     return b"".join(parts)
+
+
+def changed_lines(old: bytes, new: bytes) -> tuple[int, int, int, bytes] | None:
+    """The smallest run of whole lines of `old` that, replaced, gives `new`: (its first line,
+    0-based; its start and end as byte offsets into old; the replacing text). None when they
+    are equal. (SARIF's fix regions and the language server's edits.)"""
+    if old == new:
+        return None
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    pre = 0
+    while pre < min(len(a), len(b)) and a[pre] == b[pre]:
+        pre += 1
+    suf = 0
+    while suf < min(len(a), len(b)) - pre and a[-1 - suf] == b[-1 - suf]:
+        suf += 1
+    start = sum(len(x) for x in a[:pre])
+    end = start + sum(len(x) for x in a[pre:len(a) - suf])
+    return pre, start, end, b"".join(b[pre:len(b) - suf])
