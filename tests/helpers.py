@@ -71,3 +71,61 @@ def digest_diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
 def copytree(src, dst):
     shutil.copytree(src, dst)
     return dst
+
+
+# ------------------------------------------------------------------ other users (root only)
+
+def world_reachable(path: str, need: int = 0o005) -> bool:
+    """Whether a user in no special group can reach `path` (symlinks resolved): every parent
+    directory o+x, the file itself `need` (default o+rx)."""
+    try:
+        real = os.path.realpath(path)
+        if os.stat(real).st_mode & need != need:
+            return False
+        d = os.path.dirname(real)
+        while True:
+            if not os.stat(d).st_mode & 0o001:
+                return False
+            if d == "/":
+                return True
+            d = os.path.dirname(d)
+    except OSError:
+        return False
+
+
+def procs_of(uid: int) -> list[int]:
+    """Pids whose real uid is `uid` (a throwaway test user's: only processes the test started)."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(p))
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def stop_procs(uid: int) -> None:
+    """SIGTERM, then SIGKILL, the processes of a test user (the compile servers its builds
+    started), waiting up to 5 s after each."""
+    import signal
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = procs_of(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and procs_of(uid):
+            time.sleep(0.1)

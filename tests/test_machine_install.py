@@ -19,7 +19,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import LEAKY
+from helpers import LEAKY, stop_procs, world_reachable
 
 # LEAKY's Read (file-not-closed at leak.go:9) in package main, and a main that counts the
 # process's open descriptors across one call: 1 when the file leaks, 0 once patched.
@@ -69,24 +68,6 @@ pytestmark = [
 ]
 
 
-def _world_reachable(path: str, need: int = 0o005) -> bool:
-    """Whether a user in no special group can reach `path` (symlinks resolved): every parent
-    directory o+x, the file itself `need` (default o+rx)."""
-    try:
-        real = os.path.realpath(path)
-        if os.stat(real).st_mode & need != need:
-            return False
-        d = os.path.dirname(real)
-        while True:
-            if not os.stat(d).st_mode & 0o001:
-                return False
-            if d == "/":
-                return True
-            d = os.path.dirname(d)
-    except OSError:
-        return False
-
-
 def _interpreter_candidates() -> list[str]:
     """Debian's /usr/bin/python3 first (what the README's recipe uses), then the interpreter
     under this venv and any python3.x on PATH. Deduplicated by real path."""
@@ -99,39 +80,6 @@ def _interpreter_candidates() -> list[str]:
             seen.add(os.path.realpath(n))
             out.append(n)
     return out
-
-
-def _procs_of(uid: int) -> list[int]:
-    """Pids whose real uid is `uid` (the throwaway user's: only processes this test started)."""
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(p))
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
-def _stop_procs(uid: int) -> None:
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        pids = _procs_of(uid)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _procs_of(uid):
-            time.sleep(0.1)
 
 
 def _snapshot(root: Path) -> dict[str, tuple]:
@@ -218,7 +166,7 @@ def install(root):
     if not go:
         pytest.skip("needs go on PATH")
     go = os.path.realpath(go)
-    if not _world_reachable(go):
+    if not world_reachable(go):
         pytest.skip(f"{go} cannot be executed by a non-root user (install Go outside root's home, e.g. /usr/local/go)")
 
     t0 = time.monotonic()
@@ -241,7 +189,7 @@ def install(root):
         tried = []
         t = time.monotonic()
         for cand in _interpreter_candidates():
-            if not _world_reachable(cand):
+            if not world_reachable(cand):
                 tried.append(f"{cand} -> {os.path.realpath(cand)}: not reachable by other users")
                 continue
             q = subprocess.run([cand, "-c", "import sys; print(sys.version_info >= (3, 10)); print(sys.base_prefix)"],
@@ -250,7 +198,7 @@ def install(root):
             if q.returncode != 0 or lines[0] != "True":
                 tried.append(f"{cand}: not Python >= 3.10")
                 continue
-            if not _world_reachable(lines[1], need=0o005):
+            if not world_reachable(lines[1], need=0o005):
                 tried.append(f"{cand}: its prefix {lines[1]} is not reachable by other users")
                 continue
             v = subprocess.run([cand, "-m", "venv", str(inst.venv)], capture_output=True, text=True, timeout=300)
@@ -291,7 +239,7 @@ def install(root):
         os.umask(old_umask)
         problems = []
         if created_user:
-            _stop_procs(inst.uid)  # the compile servers it started
+            stop_procs(inst.uid)  # the compile servers it started
             r = subprocess.run(["userdel", "-r", inst.user], capture_output=True, text=True, timeout=60)
             if r.returncode != 0 and "mail spool" not in r.stderr:
                 problems.append(f"userdel -r {inst.user}: exit {r.returncode}: {r.stderr.strip()}")

@@ -36,60 +36,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import BIN
+from helpers import BIN, stop_procs, world_reachable
 
 REPO = Path(__file__).resolve().parents[1]
 USERS = ("rehab_a", "rehab_b")
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
                                 reason="creates users and runs builds as them: runs only as root")
-
-
-def _world_reachable(path: str, need: int = 0o005) -> bool:
-    """A user in no special group can reach path (links resolved): every parent o+x, path `need`."""
-    try:
-        real = os.path.realpath(path)
-        if os.stat(real).st_mode & need != need:
-            return False
-        d = os.path.dirname(real)
-        while True:
-            if not os.stat(d).st_mode & 0o001:
-                return False
-            if d == "/":
-                return True
-            d = os.path.dirname(d)
-    except OSError:
-        return False
-
-
-def _procs_of(uid: int) -> list[int]:
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(p))
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
-def _stop_procs(uid: int) -> None:
-    """The processes of a test user (the compile servers its builds started)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _procs_of(uid):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        end = time.monotonic() + 5
-        while time.monotonic() < end and _procs_of(uid):
-            time.sleep(0.1)
 
 
 def _listeners(sock: Path) -> list[int]:
@@ -128,12 +81,12 @@ def _interpreter() -> str | None:
     want = f"{sys.version_info[0]}.{sys.version_info[1]}"
     for cand in ("/usr/bin/python3", f"/usr/bin/python{want}", "/usr/local/bin/python3",
                  f"/usr/local/bin/python{want}", shutil.which(f"python{want}") or ""):
-        if not cand or not os.path.exists(cand) or not _world_reachable(cand):
+        if not cand or not os.path.exists(cand) or not world_reachable(cand):
             continue
         q = subprocess.run([cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.base_prefix)"],
                            capture_output=True, text=True, timeout=60)
         lines = q.stdout.split("\n")
-        if q.returncode == 0 and lines[0] == want and _world_reachable(lines[1]):
+        if q.returncode == 0 and lines[0] == want and world_reachable(lines[1]):
             return cand
     return None
 
@@ -209,7 +162,7 @@ def users():
         if not shutil.which(tool):
             pytest.skip(f"needs {tool} to run builds as two users")
     go = shutil.which("go")
-    if not go or not _world_reachable(os.path.realpath(go)):
+    if not go or not world_reachable(os.path.realpath(go)):
         pytest.skip("needs a go command that every user can run (e.g. /usr/local/go)")
     py = _interpreter()
     if py is None:
@@ -219,7 +172,7 @@ def users():
     paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
                     str(Path(toolexec_rehab.__file__).resolve().parents[1])})
     for p in [*paths, str(Path(toolexec_rehab.__file__).resolve().parent)]:
-        if not _world_reachable(p):
+        if not world_reachable(p):
             pytest.skip(f"{p} (this test's install) is not readable by other users")
     if not BIN.is_file():
         pytest.skip(f"no launcher at {BIN}")
@@ -257,7 +210,7 @@ def users():
     finally:
         os.umask(old)
         for u in made:
-            _stop_procs(u.uid)
+            stop_procs(u.uid)
             shutil.rmtree(u.rundir, ignore_errors=True)
         for name in created:
             subprocess.run(["userdel", name], capture_output=True, text=True, timeout=60)
