@@ -129,3 +129,29 @@ def stop_procs(uid: int) -> None:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and procs_of(uid):
             time.sleep(0.1)
+
+
+def listeners(sock_path) -> list[int]:
+    """Pids with an fd on the Unix socket bound at sock_path (by its inode in /proc/net/unix)."""
+    inodes = set()
+    try:
+        with open("/proc/net/unix") as fh:
+            for line in fh:
+                f = line.split()
+                if len(f) >= 8 and f[-1] == str(sock_path):
+                    inodes.add(f[6])
+    except OSError:
+        return []
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{d}/fd"):
+                link = os.readlink(f"/proc/{d}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    pids.append(int(d))
+                    break
+        except OSError:
+            continue
+    return pids

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import BIN, LEAKY, go_env
+from helpers import BIN, LEAKY, go_env, listeners
 
 N = 8
 
@@ -68,37 +68,11 @@ class Env:
         """The server of this test: the process listening on its socket (found through /proc)."""
         socks = sorted(self.sockdir.glob("srv-*.sock")) if self.sockdir.is_dir() else []
         for s in socks:
-            for pid in _listeners(s):
+            for pid in listeners(s):
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except OSError:
                     pass
-
-
-def _listeners(sock_path: Path) -> list[int]:
-    """Pids with an fd on the Unix socket bound at sock_path (by the inode in /proc/net/unix)."""
-    inodes = set()
-    try:
-        with open("/proc/net/unix") as fh:
-            for line in fh:
-                f = line.split()
-                if len(f) >= 8 and f[-1] == str(sock_path):
-                    inodes.add(f[6])
-    except OSError:
-        return []
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{d}/fd"):
-                link = os.readlink(f"/proc/{d}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    pids.append(int(d))
-                    break
-        except OSError:
-            continue
-    return pids
 
 
 @pytest.fixture

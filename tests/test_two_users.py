@@ -36,36 +36,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import BIN, stop_procs, world_reachable
+from helpers import BIN, listeners, stop_procs, world_reachable
 
 REPO = Path(__file__).resolve().parents[1]
 USERS = ("rehab_a", "rehab_b")
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
                                 reason="creates users and runs builds as them: runs only as root")
-
-
-def _listeners(sock: Path) -> list[int]:
-    """Pids holding the Unix socket bound at sock (its inode, from /proc/net/unix)."""
-    inodes = set()
-    with open("/proc/net/unix") as fh:
-        for line in fh:
-            f = line.split()
-            if len(f) >= 8 and f[-1] == str(sock):
-                inodes.add(f[6])
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            for fd in os.listdir(f"/proc/{d}/fd"):
-                link = os.readlink(f"/proc/{d}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    pids.append(int(d))
-                    break
-        except OSError:
-            continue
-    return pids
 
 
 def _uid_of(pid: int) -> int:
@@ -141,7 +118,7 @@ class User:
     def server(self) -> Path:
         """The socket of the user's running server; a build starts one if there is none."""
         socks = sorted(self.rundir.glob("srv-*.sock")) if self.rundir.is_dir() else []
-        if not (socks and _listeners(socks[0])):
+        if not (socks and listeners(socks[0])):
             self.build()
             time.sleep(1)  # the server binds after its imports
         return self.socket()
@@ -247,7 +224,7 @@ def test_each_user_has_a_server_of_their_own(users):
         _private(u.rundir, u.uid)
         st = os.lstat(sock)
         assert st.st_uid == u.uid and stat.S_IMODE(st.st_mode) == 0o600, (sock, st)
-        pids = _listeners(sock)
+        pids = listeners(sock)
         assert pids and {_uid_of(p) for p in pids} == {u.uid}, (sock, pids)
     assert a.socket().parent != b.socket().parent
 
@@ -280,7 +257,7 @@ def test_b_never_uses_as_runtime_dir_what_is_as(users):
     r, served = b.build(XDG_RUNTIME_DIR=str(b_rt))
     assert not served, served
     assert "not a private directory of yours" in r.stderr, r.stderr
-    assert _listeners(a_sock), "A's server is gone"
+    assert listeners(a_sock), "A's server is gone"
 
 
 def test_a_socket_of_as_server_planted_for_b_is_refused_by_both_ends(users):
@@ -290,10 +267,10 @@ def test_a_socket_of_as_server_planted_for_b_is_refused_by_both_ends(users):
     python = b.venv / "bin" / "python"
     # B's own socket name, in B's own private dir: B's server stopped, its socket replaced by
     # a link to A's; A's directory and socket opened so that B's connect() succeeds
-    for pid in _listeners(b_sock):
+    for pid in listeners(b_sock):
         os.kill(pid, signal.SIGTERM)
     end = time.monotonic() + 10
-    while _listeners(b_sock) and time.monotonic() < end:
+    while listeners(b_sock) and time.monotonic() < end:
         time.sleep(0.1)
     if os.path.lexists(b_sock):
         b_sock.unlink()
@@ -316,6 +293,6 @@ def test_a_socket_of_as_server_planted_for_b_is_refused_by_both_ends(users):
         if os.path.lexists(b_sock):
             os.unlink(b_sock)
     # A's server lives on and serves A
-    assert _listeners(a_sock), "A's server is gone"
+    assert listeners(a_sock), "A's server is gone"
     _, served = a.build()
     assert any(x.startswith("served example.com/paniccheck") for x in served), served
