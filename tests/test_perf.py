@@ -3,6 +3,7 @@ string rendering and the compile server. Speed itself is measured by `nox -s ben
 these tests check that the fast paths decide and compute exactly what the slow ones do."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -502,6 +503,14 @@ def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
     r = subprocess.run([str(BIN.parent / "toolexec-rehab-py"), "fakecc", "-###"], capture_output=True, text=True,
                        env={**os.environ, **env})
     assert r.stdout.strip() == "TOOL fakecc", r
+    # the three lists of our command names are the same: the parser's, the Python entry's
+    # (shim.COMMANDS, which does not build the parser) and the launcher's case pattern
+    from toolexec_rehab import shim
+
+    assert shim.COMMANDS == {*sub.choices, "help"}
+    launcher = (Path(__file__).parent.parent / "launcher" / "toolexec-rehab").read_text()
+    case = re.search(r"^'' \| -\* \| \*\.cfg \| \*/\* \| ([a-z| ]+)\) py", launcher, re.M)
+    assert case and set(case.group(1).split(" | ")) == shim.COMMANDS
 
 
 def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
@@ -569,6 +578,17 @@ def test_vfull_answer_from_the_launcher_cache_tracks_every_input(tmp_path):
     (tmp_path / ".rehab.yaml").write_text("rules:\n  my-rule: report\n")
     assert vfull() == fresh() != without
     assert cached() == fresh()
+    # another install (a launcher in another directory, here with a Python entry that only
+    # says so) never takes this install's answer: its code and rules may be other ones
+    other = tmp_path / "other-install"
+    other.mkdir()
+    shutil.copy(BIN, other / "toolexec-rehab")
+    (other / "toolexec-rehab-py").write_text("#!/bin/sh\necho OTHER-PYTHON\n")
+    (other / "toolexec-rehab-py").chmod(0o755)
+    r = subprocess.run([str(other / "toolexec-rehab"), tool, "-V=full"], capture_output=True, text=True,
+                       env=base, cwd=tmp_path, timeout=60)
+    assert r.stdout == "OTHER-PYTHON\n", r
+    assert cached() == fresh()  # and this one still answers from its entry
 
 
 def test_check_served_by_the_server_says_the_same(tmp_path):

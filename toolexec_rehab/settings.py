@@ -80,6 +80,8 @@ _VARS = (
     Var("REHAB_FIX_PAUSE", "number", "tests: seconds `fix --write` waits after each file it writes (a test "
         "signals it there)"),
     Var("REHAB_SPEC", "internal", "internal: the launcher's speculative compile (pid)"),
+    Var("REHAB_LAUNCHER", "internal", "internal: the launcher's directory (its `compile -V=full` cache entry is "
+        "this install's)"),
 )
 VARS: dict[str, Var] = {v.name: v for v in _VARS}
 KEYED: tuple[str, ...] = tuple(v.name for v in _VARS if v.keyed)

@@ -192,7 +192,10 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     settings = _vfull_settings()
     if settings is None:
         return None
-    lines = [f"K {tool}|{cwd}", *settings]
+    launcher = os.environ.get("REHAB_LAUNCHER", "")
+    if not os.path.isabs(launcher) or "|" in launcher:
+        return None  # not asked through the launcher: nobody reads the entry
+    lines = [f"K {tool}|{cwd}|{launcher}", *settings]
     goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
     if not os.path.isfile(os.path.join(goroot, "VERSION")):
         return None  # a devel toolchain: no cheap identity for the compiler
@@ -227,7 +230,8 @@ def _vfull_settings() -> list[str] | None:
         if "\n" in v:
             return None
         lines.append(f"E {k}={v}")
-    names = sorted(k for k in os.environ if k.startswith("REHAB_"))
+    # (the internal ones are the launcher's and ours: set after the launcher's check)
+    names = sorted(k for k in os.environ if k.startswith("REHAB_") and getattr(VARS.get(k), "kind", "") != "internal")
     if any(not k.replace("_", "").isalnum() for k in names):
         return None
     lines.append("R " + " ".join(names))
