@@ -181,8 +181,8 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     entries of every directory whose files count (L), our code (M: nothing in it newer than
     the cache file), and the files it reads (S: the rules and templates, the config files,
     the trace, GOROOT/VERSION, each as `cksum FILE` prints it - a content check, so a file
-    restored with an old mtime is still seen). The launcher reads this a byte per system
-    call: keep it short. None: not cacheable."""
+    restored with an old mtime is still seen). The launcher reads it with one `cat` and walks
+    it with parameter expansions: keep it short. None: not cacheable."""
     from .. import config as C
 
     tool = argv[0]
@@ -246,10 +246,13 @@ def _vfull_dirs(lines: list[str], files: list[str]) -> None:
     from ..rules.dirs import extra_rule_dirs
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    # our code: M, "nothing in it modified since the cache was written" (one find, not a
-    # checksum of every file: -V=full runs in every build). The rules and templates keep the
-    # content check (a rule file restored with an old mtime is still seen).
-    lines.append(f"M {here}")
+    # our code: M, "nothing in it modified since the cache was written", a line per directory
+    # (the launcher stats its entries; no checksum of every file: -V=full runs in every
+    # build). The rules and templates keep the content check (a rule file restored with an
+    # old mtime is still seen).
+    for root, subdirs, _names in os.walk(here):
+        subdirs[:] = sorted(x for x in subdirs if x != "__pycache__")
+        lines.append(f"M {root}")
     dirs = list(builtin_dirs())
     for p, t, _root in extra_rule_dirs():
         dirs += [p, t]
