@@ -507,7 +507,9 @@ def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
     # (shim.COMMANDS, which does not build the parser) and the launcher's case pattern
     from toolexec_rehab import shim
 
-    assert shim.COMMANDS == {*sub.choices, "help"}
+    from toolexec_rehab.cli import _COMMANDS
+
+    assert shim.COMMANDS == {*sub.choices, "help"} == {*_COMMANDS, "help"}
     launcher = (Path(__file__).parent.parent / "launcher" / "toolexec-rehab").read_text()
     case = re.search(r"^'' \| -\* \| \*\.cfg \| \*/\* \| ([a-z| ]+)\) py", launcher, re.M)
     assert case and set(case.group(1).split(" | ")) == shim.COMMANDS

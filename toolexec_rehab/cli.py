@@ -25,64 +25,77 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; `only`: with just that command's subparser (what a run
+    of the command needs: building all of them costs ~3 ms of every `check`)."""
     p = _Parser(prog=PROG, description="Find and fix Go resource leaks; "
                 "also a go build -toolexec wrapper (GOFLAGS=-toolexec=toolexec-rehab).")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
-    c = sub.add_parser("check", help="report findings without building (exit 1 when there are any)")
-    c.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    c.add_argument("--rules", help="comma-separated rule ids to run (default: the config's, else all enabled)")
-    c.add_argument("patterns", nargs="*", metavar="PATTERN", help="./..., directories or .go files")
+    if only in (None, "check"):
+        c = sub.add_parser("check", help="report findings without building (exit 1 when there are any)")
+        c.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+        c.add_argument("--rules", help="comma-separated rule ids to run (default: the config's, else all enabled)")
+        c.add_argument("patterns", nargs="*", metavar="PATTERN", help="./..., directories or .go files")
 
-    f = sub.add_parser("fix", help="fix the source: print a diff (default) or write the files")
-    g = f.add_mutually_exclusive_group()
-    g.add_argument("--diff", action="store_true", help="print a unified diff (exit 1 when it is not empty)")
-    g.add_argument("--write", action="store_true", help="change the files in place, atomically")
-    f.add_argument("--rules", help="comma-separated rule ids to apply")
-    f.add_argument("--from-trace", metavar="TRACE_JSON", help="fix only the sites a `trace --json` run confirmed")
-    f.add_argument("--no-verify", action="store_true", help="skip building the fixed packages before writing")
-    f.add_argument("--suggestions", action="store_true",
-                   help="with --write: also apply the suggestions (fixes that change control flow or error "
-                        "values: unchecked-error's `return err`, error-wrap); --diff always shows them")
-    f.add_argument("patterns", nargs="*", metavar="PATTERN")
+    if only in (None, "fix"):
+        f = sub.add_parser("fix", help="fix the source: print a diff (default) or write the files")
+        g = f.add_mutually_exclusive_group()
+        g.add_argument("--diff", action="store_true", help="print a unified diff (exit 1 when it is not empty)")
+        g.add_argument("--write", action="store_true", help="change the files in place, atomically")
+        f.add_argument("--rules", help="comma-separated rule ids to apply")
+        f.add_argument("--from-trace", metavar="TRACE_JSON", help="fix only the sites a `trace --json` run confirmed")
+        f.add_argument("--no-verify", action="store_true", help="skip building the fixed packages before writing")
+        f.add_argument("--suggestions", action="store_true",
+                       help="with --write: also apply the suggestions (fixes that change control flow or error "
+                            "values: unchecked-error's `return err`, error-wrap); --diff always shows them")
+        f.add_argument("patterns", nargs="*", metavar="PATTERN")
 
-    o = sub.add_parser("overlay", help="write a go build -overlay JSON with the fixed sources")
-    o.add_argument("-o", dest="output", metavar="FILE", help="overlay file (default: stdout); "
-                   "the fixed sources go to FILE.d/")
-    o.add_argument("--rules", help="comma-separated rule ids to apply")
-    o.add_argument("patterns", nargs="*", metavar="PATTERN")
+    if only in (None, "overlay"):
+        o = sub.add_parser("overlay", help="write a go build -overlay JSON with the fixed sources")
+        o.add_argument("-o", dest="output", metavar="FILE", help="overlay file (default: stdout); "
+                       "the fixed sources go to FILE.d/")
+        o.add_argument("--rules", help="comma-separated rule ids to apply")
+        o.add_argument("patterns", nargs="*", metavar="PATTERN")
 
-    e = sub.add_parser("explain", help="explain a finding (ast-node-<id>) or a rule")
-    e.add_argument("what", metavar="ast-node-ID|RULE")
-    e.add_argument("patterns", nargs="*", metavar="PATTERN", help="where to look for the node (default ./...)")
+    if only in (None, "explain"):
+        e = sub.add_parser("explain", help="explain a finding (ast-node-<id>) or a rule")
+        e.add_argument("what", metavar="ast-node-ID|RULE")
+        e.add_argument("patterns", nargs="*", metavar="PATTERN", help="where to look for the node (default ./...)")
 
-    r = sub.add_parser("rules", help="list the rules, or validate a rule directory")
-    r.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
-    r.add_argument("dir", nargs="?", metavar="DIR")
+    if only in (None, "rules"):
+        r = sub.add_parser("rules", help="list the rules, or validate a rule directory")
+        r.add_argument("action", nargs="?", choices=("list", "validate"), default="list")
+        r.add_argument("dir", nargs="?", metavar="DIR")
 
-    t = sub.add_parser("trace", help="trace an instrumented program with bpftrace: leaks per ast-node-<id>")
-    t.add_argument("--json", action="store_true", help="print the trace as JSON (for fix --from-trace)")
-    t.add_argument("--duration", metavar="D", help="stop after D (10, 10s, 500ms, 2m); default: until the "
-                   "program exits or Ctrl-C")
-    t.add_argument("--pid", type=int, metavar="PID", help="attach to this running process")
-    t.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    t.add_argument("--max-live", type=int, default=65536, metavar="N",
-                   help="expected live objects at once (sizes bpftrace's maps; default 65536)")
-    t.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS",
-                   help="run and trace PROGRAM")
+    if only in (None, "trace"):
+        t = sub.add_parser("trace", help="trace an instrumented program with bpftrace: leaks per ast-node-<id>")
+        t.add_argument("--json", action="store_true", help="print the trace as JSON (for fix --from-trace)")
+        t.add_argument("--duration", metavar="D", help="stop after D (10, 10s, 500ms, 2m); default: until the "
+                       "program exits or Ctrl-C")
+        t.add_argument("--pid", type=int, metavar="PID", help="attach to this running process")
+        t.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+        t.add_argument("--max-live", type=int, default=65536, metavar="N",
+                       help="expected live objects at once (sizes bpftrace's maps; default 65536)")
+        t.add_argument("command", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS",
+                       help="run and trace PROGRAM")
 
-    ls = sub.add_parser("lsp", help="the language server (LSP over stdin/stdout) for editors")
-    ls.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (the default and only "
-                    "transport; accepted because editors' clients pass it)")
-    ls.add_argument("--clientProcessId", metavar="PID", help=argparse.SUPPRESS)
+    if only in (None, "lsp"):
+        ls = sub.add_parser("lsp", help="the language server (LSP over stdin/stdout) for editors")
+        ls.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (the default and only "
+                        "transport; accepted because editors' clients pass it)")
+        ls.add_argument("--clientProcessId", metavar="PID", help=argparse.SUPPRESS)
 
-    a = sub.add_parser("audit", help="check the audit log's hash chain")
-    a.add_argument("action", choices=("verify",))
-    a.add_argument("--log", metavar="FILE", help="the log (default: the config's audit_log)")
-    a.add_argument("--head", metavar="HASH", help="also require this head hash (recorded earlier)")
+    if only in (None, "audit"):
+        a = sub.add_parser("audit", help="check the audit log's hash chain")
+        a.add_argument("action", choices=("verify",))
+        a.add_argument("--log", metavar="FILE", help="the log (default: the config's audit_log)")
+        a.add_argument("--head", metavar="HASH", help="also require this head hash (recorded earlier)")
     return p
+
+
+_COMMANDS = ("check", "fix", "overlay", "explain", "rules", "trace", "lsp", "audit")
 
 
 def main(argv: list[str]) -> int:
@@ -92,7 +105,7 @@ def main(argv: list[str]) -> int:
         from .vettool import main as vet_main
 
         return vet_main(argv)
-    p = _parser()
+    p = _parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     args = p.parse_args(argv)
     if args.cmd is None:
         p.print_help(sys.stderr)

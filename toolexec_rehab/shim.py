@@ -86,7 +86,7 @@ def main(argv=None):
     return rc
 
 
-# the CLI's commands (cli._parser(), tests/test_cli.py keeps the two the same): a first word
+# the CLI's commands (cli._parser() and cli._COMMANDS; tests/test_perf.py keeps them the same): a first word
 # that is one of them is never a tool on PATH
 COMMANDS = frozenset(("check", "fix", "overlay", "explain", "rules", "trace", "audit", "lsp", "help"))
 # those that run to completion in this process (not the language server)
