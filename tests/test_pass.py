@@ -1,7 +1,6 @@
 """The typed pass: Match fields are declared (a typo is an AttributeError), conditions declare
 what they read and write (and keep to it), diagnostics are plain data."""
 
-import dataclasses
 import json
 import os
 import pickle
@@ -9,6 +8,7 @@ import pickle
 import pytest
 
 from toolexec_rehab.analysis import Analyzer, PackageInput, build_packages, go_env_goroot
+from toolexec_rehab.records import asdict
 from toolexec_rehab.rules import conditions as C
 from toolexec_rehab.rules import engine
 from toolexec_rehab.rules.context import ENGINE_FIELDS, MATCH_FIELDS, Match
@@ -86,7 +86,7 @@ def test_conditions_read_and_write_only_what_they_declare(monkeypatch):
                 active.pop()
         return run
 
-    rules = [dataclasses.replace(lr, conditions=[(n, p, traced(n, fn)) for n, p, fn in lr.conditions])
+    rules = [lr.replace(conditions=[(n, p, traced(n, fn)) for n, p, fn in lr.conditions])
              for lr in all_rules()]
     monkeypatch.setattr(engine, "Match", Tracing)
     an = _analyzer(rules)
@@ -108,7 +108,7 @@ def test_diagnostics_are_plain_data():
     again = pickle.loads(pickle.dumps(diags))
     assert again == diags and all(type(d) is Diagnostic for d in again)
     for d in diags:
-        doc = json.loads(json.dumps(dataclasses.asdict(d)))
+        doc = json.loads(json.dumps(asdict(d)))
         assert doc["node_id"] == d.node_id and doc["path"] == d.path and doc["origin"] == d.origin
         if d.fix:
             assert [e["start"] for e in doc["fix"]["edits"]] == [e.start for e in d.fix.edits]

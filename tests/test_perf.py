@@ -506,7 +506,6 @@ def test_bare_tool_names_are_run_and_commands_are_ours(sandbox, tmp_path):
     # the three lists of our command names are the same: the parser's, the Python entry's
     # (shim.COMMANDS, which does not build the parser) and the launcher's case pattern
     from toolexec_rehab import shim
-
     from toolexec_rehab.cli import _COMMANDS
 
     assert shim.COMMANDS == {*sub.choices, "help"} == {*_COMMANDS, "help"}

@@ -184,8 +184,6 @@ def test_rules_cache_is_never_unpickled_when_others_could_write_it(tmp_path, loo
 def test_a_rule_that_raises_breaks_only_itself(tmp_path):
     """A condition that raises on some code costs that rule's findings in that file, with a
     warning naming the rule's file:line; the other rules' findings stand."""
-    import dataclasses
-
     from toolexec_rehab.analysis import Analyzer, PackageInput, build_packages, go_env_goroot
     from toolexec_rehab.rules.loader import all_rules
 
@@ -199,7 +197,7 @@ def test_a_rule_that_raises_breaks_only_itself(tmp_path):
     for lr in all_rules():
         if lr.id == "file-not-closed":
             name, params, _ = lr.conditions[-1]
-            lr = dataclasses.replace(lr, conditions=[*lr.conditions[:-1], (name, params, boom)])
+            lr = lr.replace(conditions=[*lr.conditions[:-1], (name, params, boom)])
         if lr.id in ("file-not-closed", "lost-cancel"):
             rules.append(lr)
     analyzer = Analyzer(go_env_goroot(), rules=rules)

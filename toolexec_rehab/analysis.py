@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from .errors import UsageError  # noqa: F401 - re-exported
 from .golang import buildtags
@@ -11,6 +10,7 @@ from .golang.goroot import go_env_goroot  # noqa: F401 - re-exported
 from .golang.package import GoFile, Package, load_file
 from .golang.stdapi import StdAPI
 from .golang.stdapi import load as load_api
+from .records import Record
 from .rules.diagnostic import Diagnostic
 from .rules.engine import Engine
 from .rules.loader import load_rules
@@ -20,11 +20,16 @@ SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 
 
 
-@dataclass
-class PackageInput:
+class PackageInput(Record):
+    _fields = ("directory", "files", "report")
     directory: str
     files: list[str]  # all .go files of one package (same package clause)
-    report: set[str] | None = None  # report only on these (a file given by name)
+    report: set[str] | None  # report only on these (a file given by name)
+
+    def __init__(self, directory: str, files: list[str], report: set[str] | None = None) -> None:
+        self.directory = directory
+        self.files = files
+        self.report = report
 
 
 def display(path: str) -> str:
@@ -38,11 +43,16 @@ def display(path: str) -> str:
     return rel if rel.startswith(".") else "./" + rel
 
 
-@dataclass
-class _DirScan:
+class _DirScan(Record):
+    _fields = ("files", "had_go", "error")
     files: list[str]  # the .go files the build takes, sorted
     had_go: bool  # the directory has .go files at all (before constraints)
-    error: str | None = None  # the first bad //go:build line
+    error: str | None  # the first bad //go:build line
+
+    def __init__(self, files: list[str], had_go: bool, error: str | None = None) -> None:
+        self.files = files
+        self.had_go = had_go
+        self.error = error
 
 
 def _scan_dir(directory: str, ctx: buildtags.Context) -> _DirScan:

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 
 from .errors import ConfigError  # noqa: F401 - re-exported
 from .paths import find_upward, modcache, trust_problem, under
+from .records import Record
 from .settings import FALSE as _FALSE
 from .settings import TRUE as _TRUE
 from .settings import choice, flag, parse_modes, raw, split_list
@@ -44,40 +44,76 @@ FIX_POLICIES = ("on", "off", "confirmed")
 
 
 
-@dataclass
-class RuleSetting:
-    enabled: bool | None = None
-    mode: str | None = None  # "fix" | "report"
-    line: int = 0
+class RuleSetting(Record):
+    _fields = ("enabled", "mode", "line")
+    enabled: bool | None
+    mode: str | None  # "fix" | "report"
+    line: int
+
+    def __init__(self, enabled: bool | None = None, mode: str | None = None, line: int = 0) -> None:
+        self.enabled = enabled
+        self.mode = mode
+        self.line = line
 
 
-@dataclass
-class BuildSettings:
-    fix: str | None = None
-    instrument: bool | None = None
-    trace: str | None = None
-    audit: bool | None = None
+class BuildSettings(Record):
+    _fields = ("fix", "instrument", "trace", "audit")
+    fix: str | None
+    instrument: bool | None
+    trace: str | None
+    audit: bool | None
+
+    def __init__(self, fix: str | None = None, instrument: bool | None = None, trace: str | None = None,
+                 audit: bool | None = None) -> None:
+        self.fix = fix
+        self.instrument = instrument
+        self.trace = trace
+        self.audit = audit
 
 
-@dataclass
-class Config:
+class Config(Record):
     """One config file as parsed, or (load_config) the user's file with the repository's
     over it. `root` is the directory a repository's config is confined to (its module
     root); None for the user's own files, which may name anything."""
-    path: str | None = None
-    text: bytes = b""
-    root: str | None = None
-    rules: dict[str, RuleSetting] = field(default_factory=dict)
-    include: list[str] | None = None
-    exclude: list[str] | None = None
-    rule_dirs: list[str] = field(default_factory=list)
-    repo_rule_dirs: list[str] = field(default_factory=list)  # named by a repository's config
-    audit_log: str | None = None
-    repo_rules: bool | None = None  # the user's config only: use repositories' rule_dirs
-    build: BuildSettings = field(default_factory=BuildSettings)
-    files: list[tuple[str, bytes]] = field(default_factory=list)  # every file read, for the digest
-    _rule_file: dict = field(default_factory=dict)  # rule id -> the file that set it
-    _audit_root: str | None = None  # where audit_log must stay (a repository's config)
+
+    _fields = ("path", "text", "root", "rules", "include", "exclude", "rule_dirs", "repo_rule_dirs", "audit_log",
+               "repo_rules", "build", "files", "_rule_file", "_audit_root")
+    path: str | None
+    text: bytes
+    root: str | None
+    rules: dict[str, RuleSetting]
+    include: list[str] | None
+    exclude: list[str] | None
+    rule_dirs: list[str]
+    repo_rule_dirs: list[str]  # named by a repository's config
+    audit_log: str | None
+    repo_rules: bool | None  # the user's config only: use repositories' rule_dirs
+    build: BuildSettings
+    files: list[tuple[str, bytes]]  # every file read, for the digest
+    _rule_file: dict  # rule id -> the file that set it
+    _audit_root: str | None  # where audit_log must stay (a repository's config)
+
+    def __init__(self, path: str | None = None, text: bytes = b"", root: str | None = None,
+                 rules: dict[str, RuleSetting] | None = None, include: list[str] | None = None,
+                 exclude: list[str] | None = None, rule_dirs: list[str] | None = None,
+                 repo_rule_dirs: list[str] | None = None, audit_log: str | None = None,
+                 repo_rules: bool | None = None, build: BuildSettings | None = None,
+                 files: list[tuple[str, bytes]] | None = None, _rule_file: dict | None = None,
+                 _audit_root: str | None = None) -> None:
+        self.path = path
+        self.text = text
+        self.root = root
+        self.rules = {} if rules is None else rules
+        self.include = include
+        self.exclude = exclude
+        self.rule_dirs = [] if rule_dirs is None else rule_dirs
+        self.repo_rule_dirs = [] if repo_rule_dirs is None else repo_rule_dirs
+        self.audit_log = audit_log
+        self.repo_rules = repo_rules
+        self.build = BuildSettings() if build is None else build
+        self.files = [] if files is None else files
+        self._rule_file = {} if _rule_file is None else _rule_file
+        self._audit_root = _audit_root
 
     def digest(self) -> str:
         h = hashlib.sha256()

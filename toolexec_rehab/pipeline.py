@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from .analysis import Analyzer, UsageError, build_packages, expand_patterns, go_env_goroot
 from .analysis import display as _display
@@ -19,6 +18,7 @@ from .config import Config, load_config, package_selected
 from .golang import inputs as golang_inputs
 from .golang.package import GoFile, find_module
 from .parallel import Helper, reported
+from .records import Record
 from .rules.diagnostic import Diagnostic
 from .rules.engine import apply_fixes
 from .rules.loader import LoadedRule, all_rules
@@ -81,15 +81,26 @@ class Progress:
             sys.stderr.flush()
 
 
-@dataclass
-class Run:
+class Run(Record):
+    _fields = ("cfg", "rules", "findings", "errors", "analyzer", "packages", "cached")
     cfg: Config
     rules: list[LoadedRule]
-    findings: list[Diagnostic] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    analyzer: Analyzer | None = None
-    packages: list = field(default_factory=list)  # golang.package.Package, as analyzed
-    cached: list = field(default_factory=list)  # PackageInputs whose findings came from the result cache
+    findings: list[Diagnostic]
+    errors: list[str]
+    analyzer: Analyzer | None
+    packages: list  # golang.package.Package, as analyzed
+    cached: list  # PackageInputs whose findings came from the result cache
+
+    def __init__(self, cfg: Config, rules: list[LoadedRule], findings: list[Diagnostic] | None = None,
+                 errors: list[str] | None = None, analyzer: Analyzer | None = None, packages: list | None = None,
+                 cached: list | None = None) -> None:
+        self.cfg = cfg
+        self.rules = rules
+        self.findings = [] if findings is None else findings
+        self.errors = [] if errors is None else errors
+        self.analyzer = analyzer
+        self.packages = [] if packages is None else packages
+        self.cached = [] if cached is None else cached
 
     def files(self) -> dict[str, GoFile]:
         """Every analyzed file by its path (a Diagnostic's `path`); those of packages whose
@@ -211,12 +222,19 @@ def audit_entry(fd: Diagnostic, f: GoFile) -> dict:
             "patch_hash": patch_hash(fd)}
 
 
-@dataclass
-class FixedFile:
+class FixedFile(Record):
+    _fields = ("file", "new_src", "applied", "rejected")
     file: GoFile
     new_src: bytes
     applied: list[Diagnostic]
     rejected: list[tuple[Diagnostic, str]]
+
+    def __init__(self, file: GoFile, new_src: bytes, applied: list[Diagnostic],
+                 rejected: list[tuple[Diagnostic, str]]) -> None:
+        self.file = file
+        self.new_src = new_src
+        self.applied = applied
+        self.rejected = rejected
 
 
 MAX_ROUNDS = 4

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from ..records import FrozenRecord
 
 # what the module always offered, wherever it lives now
 from .buildtags_data import (  # noqa: F401
@@ -56,15 +57,27 @@ from .goenv import _go_minor, _host, _user_env_file, cgo_enabled, default_cc, go
 # ---- the configuration ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(FrozenRecord):
+    _fields = ("goos", "goarch", "cgo_enabled", "compiler", "build_tags", "tool_tags", "release_tags")
     goos: str
     goarch: str
     cgo_enabled: bool
-    compiler: str = "gc"
-    build_tags: tuple[str, ...] = ()  # -tags
-    tool_tags: tuple[str, ...] = ()  # GOARCH feature tags, goexperiment.*
-    release_tags: tuple[str, ...] = ()  # go1.1 .. go1.N
+    compiler: str
+    build_tags: tuple[str, ...]  # -tags
+    tool_tags: tuple[str, ...]  # GOARCH feature tags, goexperiment.*
+    release_tags: tuple[str, ...]  # go1.1 .. go1.N
+
+    def __init__(self, goos: str, goarch: str, cgo_enabled: bool, compiler: str = "gc",
+                 build_tags: tuple[str, ...] = (), tool_tags: tuple[str, ...] = (),
+                 release_tags: tuple[str, ...] = ()) -> None:
+        set_ = object.__setattr__
+        set_(self, "goos", goos)
+        set_(self, "goarch", goarch)
+        set_(self, "cgo_enabled", cgo_enabled)
+        set_(self, "compiler", compiler)
+        set_(self, "build_tags", build_tags)
+        set_(self, "tool_tags", tool_tags)
+        set_(self, "release_tags", release_tags)
 
     def match_tag(self, name: str) -> bool:
         if name == "cgo" and self.cgo_enabled:

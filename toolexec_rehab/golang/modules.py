@@ -14,8 +14,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from ..records import FrozenRecord, Record
 from .goenv import _split_quoted, settings
 
 
@@ -23,13 +23,21 @@ class _Malformed(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(FrozenRecord):
+    _fields = ("path", "version", "dir", "source", "replacement")
     path: str  # module path, e.g. github.com/jmoiron/sqlx
     version: str  # e.g. v1.4.0; "" for a local directory (replace => ./dir, go.work use)
     dir: str  # absolute directory holding the module's source (may not exist: see available)
     source: str  # "cache" | "vendor" | "local"
-    replacement: str = ""  # the module path whose source this is, under `replace old => new vX`
+    replacement: str  # the module path whose source this is, under `replace old => new vX`
+
+    def __init__(self, path: str, version: str, dir: str, source: str, replacement: str = "") -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "version", version)
+        set_(self, "dir", dir)
+        set_(self, "source", source)
+        set_(self, "replacement", replacement)
 
     @property
     def available(self) -> bool:
@@ -85,13 +93,21 @@ def _statements(text: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-@dataclass
-class _ModFile:
-    module: str = ""
-    go: tuple[int, int] | None = None
-    require: dict[str, str] = field(default_factory=dict)
-    replace: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # -> (path or dir, version)
-    use: list[str] = field(default_factory=list)
+class _ModFile(Record):
+    _fields = ("module", "go", "require", "replace", "use")
+    module: str
+    go: tuple[int, int] | None
+    require: dict[str, str]
+    replace: dict[tuple[str, str], tuple[str, str]]  # -> (path or dir, version)
+    use: list[str]
+
+    def __init__(self, module: str = "", go: tuple[int, int] | None = None, require: dict[str, str] | None = None,
+                 replace: dict[tuple[str, str], tuple[str, str]] | None = None, use: list[str] | None = None) -> None:
+        self.module = module
+        self.go = go
+        self.require = {} if require is None else require
+        self.replace = {} if replace is None else replace
+        self.use = [] if use is None else use
 
 
 def _one(args: list[str]) -> str:

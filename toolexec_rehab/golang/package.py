@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tree_sitter import Node
 
 from ..paths import find_upward
+from ..records import Record
 from . import parse as P
 
 _MODULE_RE = re.compile(r'(?m)^\s*module\s+("?)([^"\s]+)\1')
@@ -42,15 +42,25 @@ def find_module(directory: str) -> tuple[str, str] | None:
     return (d, m.group(2)) if m else None
 
 
-@dataclass
-class GoFile:
+class GoFile(Record):
+    _fields = ("path", "origin", "src", "tree", "line_offset", "imports", "pkgname")
     path: str  # the file actually read (may be the cover tool's rewrite in $WORK; never cgo's: golang/cgo.py)
     origin: str  # the user's source file: positions and node IDs refer to it
     src: bytes
     tree: object
-    line_offset: int = 0  # original line = file line + line_offset
-    imports: dict[str, str] = field(default_factory=dict)
-    pkgname: str = ""
+    line_offset: int  # original line = file line + line_offset
+    imports: dict[str, str]
+    pkgname: str
+
+    def __init__(self, path: str, origin: str, src: bytes, tree: object, line_offset: int = 0,
+                 imports: dict[str, str] | None = None, pkgname: str = "") -> None:
+        self.path = path
+        self.origin = origin
+        self.src = src
+        self.tree = tree
+        self.line_offset = line_offset
+        self.imports = {} if imports is None else imports
+        self.pkgname = pkgname
 
     @property
     def root(self) -> Node:
@@ -163,17 +173,26 @@ def _collect_file_facts(f: GoFile) -> None:
                 f.imports[name] = ipath
 
 
-@dataclass
-class Package:
+class Package(Record):
+    _fields = ("files", "import_path", "types", "funcs", "methods", "vars", "file_of")
     files: list[GoFile]
-    import_path: str = ""
-    types: dict[str, Node] = field(default_factory=dict)  # name -> type_spec
-    funcs: dict[str, Node] = field(default_factory=dict)  # name -> function_declaration
-    methods: dict[tuple[str, str], Node] = field(default_factory=dict)  # (recv type, name) -> decl
-    vars: dict[str, tuple[Node, int]] = field(default_factory=dict)  # name -> (var_spec, index)
-    file_of: dict[int, GoFile] = field(default_factory=dict)  # id(root node) -> file
+    import_path: str
+    types: dict[str, Node]  # name -> type_spec
+    funcs: dict[str, Node]  # name -> function_declaration
+    methods: dict[tuple[str, str], Node]  # (recv type, name) -> decl
+    vars: dict[str, tuple[Node, int]]  # name -> (var_spec, index)
+    file_of: dict[int, GoFile]  # id(root node) -> file
 
-    def __post_init__(self):
+    def __init__(self, files: list[GoFile], import_path: str = "", types: dict[str, Node] | None = None,
+                 funcs: dict[str, Node] | None = None, methods: dict[tuple[str, str], Node] | None = None,
+                 vars: dict[str, tuple[Node, int]] | None = None, file_of: dict[int, GoFile] | None = None) -> None:
+        self.files = files
+        self.import_path = import_path
+        self.types = {} if types is None else types
+        self.funcs = {} if funcs is None else funcs
+        self.methods = {} if methods is None else methods
+        self.vars = {} if vars is None else vars
+        self.file_of = {} if file_of is None else file_of
         for f in self.files:
             self._collect(f)
 

@@ -9,10 +9,10 @@ None as "unknown, do not fix".
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
+from ..records import Record
 from . import inputs
 from . import parse as P
 from .embedding import Embedding, strip_ptr  # strip_ptr: re-exported
@@ -31,14 +31,23 @@ BUILTIN_FUNCS = {
 }
 
 
-@dataclass
-class Binding:
+class Binding(Record):
+    _fields = ("name", "kind", "node", "index", "file", "import_path")
     name: str
     kind: str  # import | local | param | pkgvar | func | type | const | builtin
-    node: Node | None = None  # declaring node (statement, spec, parameter_declaration)
-    index: int = 0  # position among the names declared together
-    file: GoFile | None = None
-    import_path: str | None = None
+    node: Node | None  # declaring node (statement, spec, parameter_declaration)
+    index: int  # position among the names declared together
+    file: GoFile | None
+    import_path: str | None
+
+    def __init__(self, name: str, kind: str, node: Node | None = None, index: int = 0, file: GoFile | None = None,
+                 import_path: str | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.node = node
+        self.index = index
+        self.file = file
+        self.import_path = import_path
 
     @property
     def is_package_level(self) -> bool:

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import FrozenRecord
 
 
-@dataclass(frozen=True, order=True)
-class Edit:
+class Edit(FrozenRecord):
+    """Ordered by (start, end, text)."""
+
+    _fields = ("start", "end", "text")
     start: int
     end: int
     text: str
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "start", start)
+        set_(self, "end", end)
+        set_(self, "text", text)
+
+    def __lt__(self, other: Edit) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.start, self.end, self.text) < (other.start, other.end, other.text)
+        return NotImplemented
+
+    def __le__(self, other: Edit) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.start, self.end, self.text) <= (other.start, other.end, other.text)
+        return NotImplemented
+
+    def __gt__(self, other: Edit) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.start, self.end, self.text) > (other.start, other.end, other.text)
+        return NotImplemented
+
+    def __ge__(self, other: Edit) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.start, self.end, self.text) >= (other.start, other.end, other.text)
+        return NotImplemented
 
     def line_preserving_in(self, src: bytes) -> bool:
         """The edit leaves the number of lines unchanged."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import RuleError
+from ..records import FrozenRecord
 
 FILE = "resources.yaml"
 DEFAULT_RULE = "resource-not-released"
@@ -27,32 +27,58 @@ _ENTRY_KEYS = {"type", "embedded_by", "acquire", "not_acquired_by", "result", "h
 _CALL_KINDS = ("consume", "borrow", "non_owning")
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(FrozenRecord):
+    _fields = ("id", "type", "release", "rule", "embedded_by", "acquire", "not_acquired_by", "result", "handle",
+               "release_error", "closers", "idempotent", "finalizer", "release_discarded", "waits_for", "doc", "path")
     id: str
     type: str
     release: tuple[str, ...]  # method names; ("call",): the value is a func to call
-    rule: str = DEFAULT_RULE
-    embedded_by: tuple[str, ...] = ()
-    acquire: tuple[str, ...] = ()
-    not_acquired_by: tuple[str, ...] = ()
-    result: int = 0
-    handle: str = "{{ var }}"
-    release_error: bool = True
-    closers: tuple[str, ...] = ()
-    idempotent: bool = False  # a second release is harmless (a fix may add one on a path that releases)
+    rule: str
+    embedded_by: tuple[str, ...]
+    acquire: tuple[str, ...]
+    not_acquired_by: tuple[str, ...]
+    result: int
+    handle: str
+    release_error: bool
+    closers: tuple[str, ...]
+    idempotent: bool  # a second release is harmless (a fix may add one on a path that releases)
     # the runtime releases one that is collected (a finalizer: files, network connections and
     # listeners, tickers): a discarded one is reported, not released at once - that release
     # could be seen (a listener's port freed, a connection's peer told), the collector's is late
-    finalizer: bool = False
+    finalizer: bool
     # a discarded one is released right after the call (false: reported only - a transaction
     # thrown away may be ended by the program's own SQL on the same connection)
-    release_discarded: bool = True
+    release_discarded: bool
     # methods that make a value its release waits for (a *sql.Conn's BeginTx: Close blocks until
     # that transaction ends): a handle on which one is called is reported, not patched
-    waits_for: tuple[str, ...] = ()
-    doc: str = ""
-    path: str = ""  # the file it came from
+    waits_for: tuple[str, ...]
+    doc: str
+    path: str  # the file it came from
+
+    def __init__(self, id: str, type: str, release: tuple[str, ...], rule: str = DEFAULT_RULE,
+                 embedded_by: tuple[str, ...] = (), acquire: tuple[str, ...] = (),
+                 not_acquired_by: tuple[str, ...] = (), result: int = 0, handle: str = "{{ var }}",
+                 release_error: bool = True, closers: tuple[str, ...] = (), idempotent: bool = False,
+                 finalizer: bool = False, release_discarded: bool = True, waits_for: tuple[str, ...] = (),
+                 doc: str = "", path: str = "") -> None:
+        set_ = object.__setattr__
+        set_(self, "id", id)
+        set_(self, "type", type)
+        set_(self, "release", release)
+        set_(self, "rule", rule)
+        set_(self, "embedded_by", embedded_by)
+        set_(self, "acquire", acquire)
+        set_(self, "not_acquired_by", not_acquired_by)
+        set_(self, "result", result)
+        set_(self, "handle", handle)
+        set_(self, "release_error", release_error)
+        set_(self, "closers", closers)
+        set_(self, "idempotent", idempotent)
+        set_(self, "finalizer", finalizer)
+        set_(self, "release_discarded", release_discarded)
+        set_(self, "waits_for", waits_for)
+        set_(self, "doc", doc)
+        set_(self, "path", path)
 
     def has_type(self, t: str | None, rv=None) -> bool:
         """A value of type t is one of these: the type itself, one it is known to be embedded
@@ -80,11 +106,16 @@ class Resource:
         return out
 
 
-@dataclass(frozen=True)
-class Catalogue:
+class Catalogue(FrozenRecord):
+    _fields = ("resources", "calls")  # and _listing, listing()'s memo: not compared, not shown
     resources: tuple[Resource, ...]
-    calls: dict[str, frozenset[str]] = field(default_factory=dict)
-    _listing: dict = field(default_factory=dict, compare=False, repr=False)  # listing()'s memo
+    calls: dict[str, frozenset[str]]
+
+    def __init__(self, resources: tuple[Resource, ...], calls: dict[str, frozenset[str]] | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "resources", resources)
+        set_(self, "calls", {} if calls is None else calls)
+        set_(self, "_listing", {})
 
     def entry(self, rid: str | None) -> Resource | None:
         return next((r for r in self.resources if r.id == rid), None)

@@ -14,11 +14,11 @@ validated, never when the compiled rules come from the cache).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..golang import parse as P
 from ..golang.package import enclosing_function, function_name
+from ..records import FrozenRecord
 from .context import ENGINE_FIELDS, Match, Pass, field_names
 from .flow import Flow, Resource, contains
 from .initflow import in_initializer
@@ -33,15 +33,26 @@ if TYPE_CHECKING:
     )
 
 
-@dataclass(frozen=True, eq=False)
-class Condition:
+class Condition(FrozenRecord):
     """A condition's declaration: its function, the Match fields it needs and supplies."""
 
+    _fields = ("name", "fn", "requires", "provides", "doc")
+    __eq__ = object.__eq__  # compared and hashed by identity
+    __hash__ = object.__hash__
     name: str
     fn: Callable[[Pass, Match, Any], bool]
     requires: frozenset[str]  # Match fields an earlier condition must provide
     provides: frozenset[str]  # Match fields it writes
-    doc: str = ""
+    doc: str
+
+    def __init__(self, name: str, fn: Callable[[Pass, Match, Any], bool], requires: frozenset[str],
+                 provides: frozenset[str], doc: str = "") -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "fn", fn)
+        set_(self, "requires", requires)
+        set_(self, "provides", provides)
+        set_(self, "doc", doc)
 
 
 CONDITIONS: dict[str, Condition] = {}

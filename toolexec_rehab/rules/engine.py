@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 
 from tree_sitter import Node
@@ -20,6 +19,7 @@ from ..golang import parse as P
 from ..golang.package import GoFile, Package, enclosing_function, function_name
 from ..golang.stdapi import StdAPI
 from ..golang.types import Resolver
+from ..records import Record
 from ..rewrite import edits as E
 from ..rewrite.render import RenderLimitError, render, render_string
 from .conditions import GATES
@@ -369,12 +369,19 @@ class Engine:
         return rule.summary
 
 
-@dataclass
-class FileResult:
+class FileResult(Record):
+    _fields = ("file", "findings", "new_src", "rejected")
     file: GoFile
     findings: list[Diagnostic]
     new_src: bytes | None  # None: nothing applied
-    rejected: list[tuple[Diagnostic, str]] = field(default_factory=list)
+    rejected: list[tuple[Diagnostic, str]]
+
+    def __init__(self, file: GoFile, findings: list[Diagnostic], new_src: bytes | None,
+                 rejected: list[tuple[Diagnostic, str]] | None = None) -> None:
+        self.file = file
+        self.findings = findings
+        self.new_src = new_src
+        self.rejected = [] if rejected is None else rejected
 
 
 def apply_fixes(f: GoFile, findings: list[Diagnostic]) -> FileResult:

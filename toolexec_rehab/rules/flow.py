@@ -13,13 +13,12 @@ that closes unconditionally would be wrong when the value escapes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from tree_sitter import Node
 
 from ..golang import parse as P
 from ..golang.package import GoFile
 from ..golang.types import Resolver
+from ..records import Record
 from .guards import guard_names, nil_guard
 from .initflow import in_initializer, run_in_initializer
 
@@ -43,26 +42,48 @@ EXIT_CALLS = {
 # catalogue's `non_owning` calls (patterns/resources.yaml; a name ending in "." is a package).
 
 
-@dataclass
-class Resource:
+class Resource(Record):
+    _fields = ("var", "handle", "err", "stmt", "func", "close", "release")
     var: str  # the variable bound by the acquisition: rows, resp, f
     handle: str  # what must be closed: rows, resp.Body, f
     err: str | None  # the error variable bound alongside, if any
     stmt: Node  # the acquiring statement
     func: Node  # the enclosing function (declaration or literal)
-    close: str = "method"  # "method": handle.Close(); "call": handle() (a cancel func)
-    release: tuple[str, ...] = ("Close",)  # the methods that release it (catalogue: Commit or Rollback)
+    close: str  # "method": handle.Close(); "call": handle() (a cancel func)
+    release: tuple[str, ...]  # the methods that release it (catalogue: Commit or Rollback)
+
+    def __init__(self, var: str, handle: str, err: str | None, stmt: Node, func: Node, close: str = "method",
+                 release: tuple[str, ...] = ("Close",)) -> None:
+        self.var = var
+        self.handle = handle
+        self.err = err
+        self.stmt = stmt
+        self.func = func
+        self.close = close
+        self.release = release
 
 
-@dataclass
-class FlowResult:
-    leaks: list[Node] = field(default_factory=list)  # returns / ends that leave it open
-    transfers: list[Node] = field(default_factory=list)  # where ownership moved
-    errcheck: Node | None = None
-    errcheck_negated: bool = False  # `if err == nil { ... }`
-    errcheck_terminates: bool = False
-    errcheck_immediate: bool = False
-    in_loop: bool = False
+class FlowResult(Record):
+    _fields = ("leaks", "transfers", "errcheck", "errcheck_negated", "errcheck_terminates", "errcheck_immediate",
+               "in_loop")
+    leaks: list[Node]  # returns / ends that leave it open
+    transfers: list[Node]  # where ownership moved
+    errcheck: Node | None
+    errcheck_negated: bool  # `if err == nil { ... }`
+    errcheck_terminates: bool
+    errcheck_immediate: bool
+    in_loop: bool
+
+    def __init__(self, leaks: list[Node] | None = None, transfers: list[Node] | None = None,
+                 errcheck: Node | None = None, errcheck_negated: bool = False, errcheck_terminates: bool = False,
+                 errcheck_immediate: bool = False, in_loop: bool = False) -> None:
+        self.leaks = [] if leaks is None else leaks
+        self.transfers = [] if transfers is None else transfers
+        self.errcheck = errcheck
+        self.errcheck_negated = errcheck_negated
+        self.errcheck_terminates = errcheck_terminates
+        self.errcheck_immediate = errcheck_immediate
+        self.in_loop = in_loop
 
 
 class Flow:

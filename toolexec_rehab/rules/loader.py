@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RuleError  # noqa: F401 - re-exported
 from ..paths import builtin_dirs, hash_dir
+from ..records import Record
 from ..settings import parse_modes  # noqa: F401 - re-exported
 from .conditions import CONDITIONS, check_chain, provided_by
 from .dirs import extra_rule_dirs
 from .frozen import Frozen, freeze
 
 
-@dataclass
-class LoadedRule:
+class LoadedRule(Record):
+    _fields = ("rule", "path", "template_dirs", "conditions")
     rule: Frozen  # a schema.Rule, frozen
     path: str
     template_dirs: tuple[str, ...]
-    conditions: list = field(default_factory=list)  # [(name, params (frozen), fn)]
+    conditions: list  # [(name, params (frozen), fn)]
+
+    def __init__(self, rule: Frozen, path: str, template_dirs: tuple[str, ...], conditions: list | None = None) -> None:
+        self.rule = rule
+        self.path = path
+        self.template_dirs = template_dirs
+        self.conditions = [] if conditions is None else conditions
 
     @property
     def id(self) -> str:

@@ -33,13 +33,12 @@ patch, because the patch runs on every path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tree_sitter import Node
 
 from ..golang import parse as P
 from ..golang.package import GoFile
 from ..golang.types import Binding, Resolver
+from ..records import FrozenRecord
 from . import ownership_syntax as S
 
 # What calls do with a carrier they are given (CONSUMES: use it only while they run and
@@ -94,18 +93,30 @@ def plain(t: str | None) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Escape:
+class Escape(FrozenRecord):
     """Where a carrier may outlive the function: `how` at `line` (the user's line)."""
 
+    _fields = ("var", "how", "line", "kind", "path", "start", "end", "column")
     var: str  # the resource's variable
     how: str  # "returned", "stored in field p.rows", "passed to keep(), which may keep it"
     line: int
-    kind: str = "other"  # "return": returned (a callee that returns its parameter derives its result)
-    path: tuple[tuple[str, int], ...] = ()  # the values on the way, with their lines (explain)
-    start: int = 0  # the escaping node's bytes and column (a related position)
-    end: int = 0
-    column: int = 0
+    kind: str  # "return": returned (a callee that returns its parameter derives its result)
+    path: tuple[tuple[str, int], ...]  # the values on the way, with their lines (explain)
+    start: int  # the escaping node's bytes and column (a related position)
+    end: int
+    column: int
+
+    def __init__(self, var: str, how: str, line: int, kind: str = "other", path: tuple[tuple[str, int], ...] = (),
+                 start: int = 0, end: int = 0, column: int = 0) -> None:
+        set_ = object.__setattr__
+        set_(self, "var", var)
+        set_(self, "how", how)
+        set_(self, "line", line)
+        set_(self, "kind", kind)
+        set_(self, "path", path)
+        set_(self, "start", start)
+        set_(self, "end", end)
+        set_(self, "column", column)
 
     @property
     def through(self) -> str | None:
@@ -119,13 +130,19 @@ class Escape:
         return f"{self.var} escapes: {self.how} at line {self.line}"
 
 
-@dataclass(frozen=True)
-class _Via:
+class _Via(FrozenRecord):
     """A value derived on the way from the resource's variable (a linked list back to it)."""
 
+    _fields = ("desc", "line", "prev")
     desc: str
     line: int
     prev: _Via | None
+
+    def __init__(self, desc: str, line: int, prev: _Via | None) -> None:
+        set_ = object.__setattr__
+        set_(self, "desc", desc)
+        set_(self, "line", line)
+        set_(self, "prev", prev)
 
     def path(self) -> tuple[tuple[str, int], ...]:
         out, v = [], self

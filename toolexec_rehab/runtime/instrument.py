@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from ..golang import parse as P
 from ..golang.package import GoFile, enclosing_function
+from ..records import Record
 from ..rewrite import edits as E
 
 if TYPE_CHECKING:
@@ -64,22 +64,32 @@ MARKER_FILE = "zz_rehab_markers.go"
 MARKERS_RULE = "markers"  # rule and node id of the markers' Diagnostic (Instrumented.diagnostic)
 
 
-@dataclass
-class Site:
+class Site(Record):
+    _fields = ("node_id", "rule", "file", "line")
     node_id: str
     rule: str
     file: str
     line: int
+
+    def __init__(self, node_id: str, rule: str, file: str, line: int) -> None:
+        self.node_id = node_id
+        self.rule = rule
+        self.file = file
+        self.line = line
 
     @property
     def id64(self) -> int:
         return int(self.node_id.removeprefix("ast-node-"), 16)
 
 
-@dataclass
-class Instrumented:
+class Instrumented(Record):
+    _fields = ("edits", "sites")
     edits: list[E.Edit]
     sites: list[Site]
+
+    def __init__(self, edits: list[E.Edit], sites: list[Site]) -> None:
+        self.edits = edits
+        self.sites = sites
 
     def diagnostic(self, gf: GoFile) -> Diagnostic:
         """The markers as one note whose SuggestedFix is their edits, applied (apply_fixes) after

@@ -9,7 +9,8 @@ a double quote is a Go-quoted string), which cmd/internal/objabi expands.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+
+from ..records import Record
 
 
 def _unquote_go(line: str) -> str:
@@ -52,13 +53,21 @@ def write_response_file(path: str, args: list[str]) -> None:
     write_private(path, "".join(_quote_go(a) + "\n" for a in args).encode("utf-8"))
 
 
-@dataclass
-class CompileArgs:
+class CompileArgs(Record):
+    _fields = ("tool", "flags", "files", "response_file", "extra")
     tool: str
     flags: list[str]
     files: list[str]
-    response_file: bool = False
-    extra: dict = field(default_factory=dict)
+    response_file: bool
+    extra: dict
+
+    def __init__(self, tool: str, flags: list[str], files: list[str], response_file: bool = False,
+                 extra: dict | None = None) -> None:
+        self.tool = tool
+        self.flags = flags
+        self.files = files
+        self.response_file = response_file
+        self.extra = {} if extra is None else extra
 
     @classmethod
     def parse(cls, argv: list[str]) -> "CompileArgs":

@@ -331,9 +331,7 @@ class _Rewrite:
             sites.extend(self.file(gf, findings))
         # the sites tables go into the program: files named as the compiler names them (under
         # -trimpath, by import path: the object is the same in every checkout)
-        import dataclasses
-
-        sites = [dataclasses.replace(s, file=self.ca.trimmed(s.file)) for s in sites]
+        sites = [s.replace(file=self.ca.trimmed(s.file)) for s in sites]
         if sites:
             self.markers.append((pkgname, sites))
         from ..runtime.instrument import Site
