@@ -17,13 +17,25 @@ A class that compared by identity (`eq=False`) sets `__eq__ = object.__eq__` and
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 
 class Record:
     __slots__ = ()
     _fields: tuple[str, ...] = ()
+    _getter = staticmethod(lambda self: ())  # the field values as a tuple, in C (attrgetter)
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        f = cls._fields
+        if len(f) == 1:
+            one = attrgetter(f[0])
+            cls._getter = staticmethod(lambda self: (one(self),))
+        elif f:
+            cls._getter = attrgetter(*f)  # (not a descriptor: self._getter is the getter itself)
 
     def _values(self) -> tuple:
-        return tuple([getattr(self, name) for name in self._fields])
+        return self._getter(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"

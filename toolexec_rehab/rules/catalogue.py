@@ -134,19 +134,19 @@ class Catalogue(FrozenRecord):
         got = memo.get(name)
         if got is None:
             if not memo:  # the index, made once: names, and patterns by their literal end
-                exact: dict[str, set] = {}
+                exact: dict[str, set[int]] = {}  # (entries by their position: hashing one hashes all its fields)
                 pats = []
-                for r in self.resources:
+                for i, r in enumerate(self.resources):
                     for p in r.acquire:
                         if _wild(p):
-                            pats.append((_literal_end(p), p, r))
+                            pats.append((_literal_end(p), p, i))
                         else:
-                            exact.setdefault(p, set()).add(r)
+                            exact.setdefault(p, set()).add(i)
                 memo[None] = (exact, pats)
             exact, pats = memo[None]
             hit = set(exact.get(name, ()))
-            hit.update(r for tail, p, r in pats if r not in hit and name.endswith(tail) and _matches((p,), name))
-            got = memo[name] = tuple(r for r in self.resources if r in hit) if hit else ()
+            hit.update(i for tail, p, i in pats if i not in hit and name.endswith(tail) and _matches((p,), name))
+            got = memo[name] = tuple(r for i, r in enumerate(self.resources) if i in hit) if hit else ()
         return got
 
     def acquire_tails(self) -> tuple[frozenset[str], tuple[str, ...]]:
