@@ -26,12 +26,15 @@ class Record:
     _getter = staticmethod(lambda self: ())  # the field values as a tuple, in C (attrgetter)
 
     def __init_subclass__(cls, **kw) -> None:
+        # (so `_fields` is set in the class body, and every class gets its own getter)
         super().__init_subclass__(**kw)
         f = cls._fields
-        if len(f) == 1:
+        if not f:
+            cls._getter = staticmethod(lambda self: ())
+        elif len(f) == 1:
             one = attrgetter(f[0])
             cls._getter = staticmethod(lambda self: (one(self),))
-        elif f:
+        else:
             cls._getter = attrgetter(*f)  # (not a descriptor: self._getter is the getter itself)
 
     def _values(self) -> tuple:

@@ -219,35 +219,53 @@ class App:
         self.b._stop_servers(rundir)
 
     # ------------------------------------------------------------------ 1. cold
+    def _cold_rehab(self, mod: Path, xdg: Path) -> tuple[float, float, tuple[int, int]]:
+        gc = Path(tempfile.mkdtemp(prefix="app-gocache-", dir=self.b.scratch))
+        rundir = Path(tempfile.mkdtemp(prefix="app-run-", dir=self.b.scratch))
+        rundir.chmod(0o700)
+        try:
+            with RSSPoll() as poll:
+                dt, c = self.build(mod, "rehab", gc, ("-a",), XDG_RUNTIME_DIR=str(rundir), XDG_CACHE_HOME=str(xdg))
+                poll.sample()
+            self._stop_servers(rundir)
+        finally:
+            shutil.rmtree(gc, ignore_errors=True)
+            shutil.rmtree(rundir, ignore_errors=True)
+        return dt, c, (poll.peak_server, poll.peak_any)
+
     def cold(self, mod: Path, reps: int) -> None:
         wall = {"plain": [], "rehab": []}
         cpu = {"plain": [], "rehab": []}
         peak = []
+        # the first build of this install fills our own caches (the dependencies' API, parsed
+        # once per module@version and our code; the compiled rules), here a private
+        # XDG_CACHE_HOME that starts empty: timed on its own, then "cold" is the build cache
+        xdg = Path(tempfile.mkdtemp(prefix="app-xdg-", dir=self.b.scratch))
+        first, first_cpu, _ = self._cold_rehab(mod, xdg)
+        log(f"app cold rehab, first after install: {first:.1f} s, CPU {first_cpu:.1f} s")
         for i in range(reps):
             for mode in (("plain", "rehab") if i % 2 == 0 else ("rehab", "plain")):
-                gc = Path(tempfile.mkdtemp(prefix="app-gocache-", dir=self.b.scratch))
-                rundir = Path(tempfile.mkdtemp(prefix="app-run-", dir=self.b.scratch))
-                rundir.chmod(0o700)
                 if mode == "rehab":
-                    with RSSPoll() as poll:
-                        dt, c = self.build(mod, mode, gc, ("-a",), XDG_RUNTIME_DIR=str(rundir))
-                        poll.sample()
-                    peak.append((poll.peak_server, poll.peak_any))
-                    self._stop_servers(rundir)
+                    dt, c, pk = self._cold_rehab(mod, xdg)
+                    peak.append(pk)
                 else:
+                    gc = Path(tempfile.mkdtemp(prefix="app-gocache-", dir=self.b.scratch))
                     dt, c = self.build(mod, mode, gc, ("-a",))
+                    shutil.rmtree(gc, ignore_errors=True)
                 wall[mode].append(dt)
                 cpu[mode].append(c)
                 log(f"app cold {mode} #{i + 1}: {dt:.1f} s, CPU {c:.1f} s")
-                shutil.rmtree(gc, ignore_errors=True)
-                shutil.rmtree(rundir, ignore_errors=True)
         p, r = med(wall["plain"]), med(wall["rehab"])
         self.rows.append(("app: cold build", f"fresh GOCACHE, go build -a ./... (std and all dependencies), {reps} "
-                          f"pair(s)", f"plain {p:.0f} s, rehab {r:.0f} s: **{r / p:.2f}x**", f"<= {TARGETS['cold']}x",
-                          "yes" if r / p <= TARGETS["cold"] else "NO"))
+                          f"pair(s), after a first build of this install", f"plain {p:.0f} s, rehab {r:.0f} s: "
+                          f"**{r / p:.2f}x**", f"<= {TARGETS['cold']}x", "yes" if r / p <= TARGETS["cold"] else "NO"))
         cp, cr = med(cpu["plain"]), med(cpu["rehab"])
         self.rows.append(("app: cold build", "the same, CPU time (build's processes + compile server's work)",
                           f"plain {cp:.0f} s, rehab {cr:.0f} s: {cr / cp:.2f}x", "", ""))
+        self.rows.append(("app: cold build", "the first build after installing (our caches empty: every dependency "
+                          "package's API parsed from the module cache, the rules compiled)",
+                          f"rehab {first:.0f} s: {first / p:.2f}x of plain (CPU {first_cpu:.0f} s: "
+                          f"{first_cpu / cp:.2f}x)", "", ""))
         server = max(s for s, _ in peak) / 1024
         anyp = max(a for _, a in peak) / 1024
         self.rows.append(("app: compile server RSS", "peak during the rehab cold build (VmHWM of the server, polled "

@@ -280,10 +280,12 @@ def _cache_key(pattern_dir: str, tdirs: tuple[str, ...]) -> str | None:
         return None
     h = hashlib.sha256(f"{_CACHE_FORMAT}\0{__version__}\0{sys.version}\0{pattern_dir}\0{tdirs}\0".encode())
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in sorted(os.listdir(here)):  # the schema and the condition library shape the pickle
-        if name.endswith(".py"):
-            st = os.stat(os.path.join(here, name))
-            h.update(f"{name}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
+    # the schema and the condition library shape the pickle, and so does the records' base
+    # (LoadedRule is a records.Record)
+    shaping = [os.path.join(here, n) for n in sorted(os.listdir(here)) if n.endswith(".py")]
+    for path in [*shaping, os.path.join(os.path.dirname(here), "records.py")]:
+        st = os.stat(path)
+        h.update(f"{os.path.basename(path)}\0{st.st_mtime_ns}\0{st.st_size}\0".encode())
     for d in (pattern_dir, *tdirs):
         hash_dir(h, d, recursive=True, root=d)  # a template may include one from a subdirectory
     return h.hexdigest()[:32]
