@@ -91,9 +91,15 @@ class GoFile(Record):
 # times its source in memory (tree-sitter-go): past _PARSED_MAX bytes of source the least
 # recently used trees are dropped (~150 MB of trees at most: the compile server of an
 # application with hundreds of packages stays within its 300 MB).
+# The compile server counts how many requests loaded each file (USES): past the limit it
+# keeps the most used trees instead of the most recent ones. An application's build loads
+# more source than the memo holds, in the same order each time, which a least-recently-used
+# memo answers with misses only; and a package that hundreds of others import (its types
+# resolve their calls) is worth more than one compiled once.
 _PARSED: dict[str, tuple[bytes, object]] = {}  # in use order: the oldest first
 _PARSED_MAX = 6 << 20
 _parsed_bytes = 0
+USES: dict[str, int] = {}  # the compile server's: requests that loaded each file
 LOADED: list[str] = []  # the files parsed or reused here, in order (the compile server's warm())
 PARSES = 0  # how many files were parsed (not reused) in this process
 
@@ -111,12 +117,34 @@ def _parse(path: str, src: bytes):
             return got[1]
     PARSES += 1
     tree = P.parse(src)
-    if len(src) <= _PARSED_MAX:  # (a file larger than the whole memo is not kept)
-        while _PARSED and _parsed_bytes + len(src) > _PARSED_MAX:
-            _parsed_bytes -= len(_PARSED.pop(next(iter(_PARSED)))[0])
+    if len(src) <= _PARSED_MAX and _room(key, len(src)):  # (a file larger than the whole memo is not kept)
         _PARSED[key] = (src, tree)
         _parsed_bytes += len(src)
     return tree
+
+
+def _room(key: str, n: int) -> bool:
+    """Make room for n more bytes of source: the least recently used trees go; with use
+    counts (USES), the least used ones, never one used more than `key` (False: no room), and
+    a sixteenth more than needed, so the sort is paid once per many files."""
+    global _parsed_bytes
+    if _parsed_bytes + n <= _PARSED_MAX:
+        return True
+    if not USES:
+        while _PARSED and _parsed_bytes + n > _PARSED_MAX:
+            _parsed_bytes -= len(_PARSED.pop(next(iter(_PARSED)))[0])
+        return True
+    mine = USES.get(key, 0)
+    # (sorted is stable: among equals the least recently used first)
+    victims = sorted((k for k in _PARSED if USES.get(k, 0) <= mine), key=lambda k: USES.get(k, 0))
+    goal = _PARSED_MAX - n - (_PARSED_MAX >> 4)
+    if _parsed_bytes - sum(len(_PARSED[k][0]) for k in victims) > _PARSED_MAX - n:
+        return False  # only trees used more than this one would make room
+    for k in victims:
+        if _parsed_bytes <= goal:
+            break
+        _parsed_bytes -= len(_PARSED.pop(k)[0])
+    return _parsed_bytes + n <= _PARSED_MAX
 
 
 def warm(paths, max_file: int = 1 << 20) -> int:

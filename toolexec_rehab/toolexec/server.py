@@ -480,6 +480,8 @@ def _report_loaded() -> None:
 
 
 def _read_loaded(fd: int, pending: set[str]) -> None:
+    from ..golang.package import USES
+
     data = b""
     while True:
         try:
@@ -489,20 +491,32 @@ def _read_loaded(fd: int, pending: set[str]) -> None:
         if not b:
             break
         data += b
-    pending.update(os.fsdecode(x) for x in data.split(b"\n") if x)
+    for x in data.split(b"\n"):  # (a child reports each file once)
+        if x:
+            p = os.fsdecode(x)
+            pending.add(p)
+            USES[p] = USES.get(p, 0) + 1
 
 
 WARM_SLICE = 0.02  # seconds of parsing between two looks at the socket
+HOT = 2  # a file that this many requests loaded is parsed here at once, even during a build
 
 
-def _warm_slice(warm, pending: set[str]) -> bool:
-    """Parse some of the pending files (golang.package.warm), for about WARM_SLICE seconds,
-    then give the loop back: a request that arrives meanwhile waits one slice, never the
-    whole warm-up (a big module's files take seconds). True while files are left."""
+def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
+    """Parse some of the pending files (golang.package.warm), the most used first, for about
+    WARM_SLICE seconds, then give the loop back: a request that arrives meanwhile waits one
+    slice, never the whole warm-up (a big module's files take seconds). hot_only: only the
+    files loaded by HOT requests or more (during a build: every later request that needs one
+    finds it parsed, instead of parsing it again: a changed file that many packages' types
+    come from, a package that many import). True while files (of that kind) are left."""
     import time
 
+    from ..golang.package import USES
+
     t0 = time.monotonic()
-    for p in sorted(pending):
+    for p in sorted(pending, key=lambda x: (-USES.get(x, 0), x)):
+        if hot_only and USES.get(p, 0) < HOT:
+            return False
         pending.discard(p)
         warm([p])
         if time.monotonic() - t0 >= WARM_SLICE:
@@ -564,6 +578,8 @@ def serve(path: str, tool: str) -> None:
             if sock.fileno() not in ready:
                 if pending and (warming or not ready):
                     warming = _warm_slice(warm, pending)
+                elif pending:  # a request just reported what it loaded, another may come soon
+                    _warm_slice(warm, pending, hot_only=True)
                 continue
             warming = False
             try:
