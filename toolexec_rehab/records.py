@@ -7,8 +7,9 @@ and writes its own `__init__`; the base gives it what `@dataclass` gave:
   (same class only) - and so, like a dataclass, no hash - and `replace(**changes)`;
 - `FrozenRecord`: a frozen dataclass. Assigning or deleting an attribute raises
   AttributeError (dataclasses' FrozenInstanceError is one): `__init__` sets the fields with
-  `object.__setattr__`, as the generated one did. It hashes by its field values, and pickles
-  as `Class(*values)` (a `__setattr__` that raises would stop pickle from restoring slots).
+  `_init_fields` (`object.__setattr__`, as the generated one did). It hashes by its field
+  values, and pickles as `Class(*values)` (a `__setattr__` that raises would stop pickle
+  from restoring slots).
 
 A class that compared by identity (`eq=False`) sets `__eq__ = object.__eq__` and
 `__hash__ = object.__hash__`; `order=True` is written out where it is needed
@@ -59,6 +60,11 @@ class Record:
 
 class FrozenRecord(Record):
     __slots__ = ()
+
+    def _init_fields(self, *values: object) -> None:
+        """`__init__`'s assignments, the values in `_fields` order (assignment raises)."""
+        for name, value in zip(self._fields, values, strict=True):
+            object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")

@@ -70,14 +70,7 @@ class Context(FrozenRecord):
     def __init__(self, goos: str, goarch: str, cgo_enabled: bool, compiler: str = "gc",
                  build_tags: tuple[str, ...] = (), tool_tags: tuple[str, ...] = (),
                  release_tags: tuple[str, ...] = ()) -> None:
-        set_ = object.__setattr__
-        set_(self, "goos", goos)
-        set_(self, "goarch", goarch)
-        set_(self, "cgo_enabled", cgo_enabled)
-        set_(self, "compiler", compiler)
-        set_(self, "build_tags", build_tags)
-        set_(self, "tool_tags", tool_tags)
-        set_(self, "release_tags", release_tags)
+        self._init_fields(goos, goarch, cgo_enabled, compiler, build_tags, tool_tags, release_tags)
 
     def match_tag(self, name: str) -> bool:
         if name == "cgo" and self.cgo_enabled:

@@ -32,12 +32,7 @@ class Module(FrozenRecord):
     replacement: str  # the module path whose source this is, under `replace old => new vX`
 
     def __init__(self, path: str, version: str, dir: str, source: str, replacement: str = "") -> None:
-        set_ = object.__setattr__
-        set_(self, "path", path)
-        set_(self, "version", version)
-        set_(self, "dir", dir)
-        set_(self, "source", source)
-        set_(self, "replacement", replacement)
+        self._init_fields(path, version, dir, source, replacement)
 
     @property
     def available(self) -> bool:

@@ -14,10 +14,7 @@ class Edit(FrozenRecord):
     text: str
 
     def __init__(self, start: int, end: int, text: str) -> None:
-        set_ = object.__setattr__
-        set_(self, "start", start)
-        set_(self, "end", end)
-        set_(self, "text", text)
+        self._init_fields(start, end, text)
 
     def __lt__(self, other: Edit) -> bool:
         if other.__class__ is self.__class__:

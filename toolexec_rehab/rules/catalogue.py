@@ -61,24 +61,8 @@ class Resource(FrozenRecord):
                  release_error: bool = True, closers: tuple[str, ...] = (), idempotent: bool = False,
                  finalizer: bool = False, release_discarded: bool = True, waits_for: tuple[str, ...] = (),
                  doc: str = "", path: str = "") -> None:
-        set_ = object.__setattr__
-        set_(self, "id", id)
-        set_(self, "type", type)
-        set_(self, "release", release)
-        set_(self, "rule", rule)
-        set_(self, "embedded_by", embedded_by)
-        set_(self, "acquire", acquire)
-        set_(self, "not_acquired_by", not_acquired_by)
-        set_(self, "result", result)
-        set_(self, "handle", handle)
-        set_(self, "release_error", release_error)
-        set_(self, "closers", closers)
-        set_(self, "idempotent", idempotent)
-        set_(self, "finalizer", finalizer)
-        set_(self, "release_discarded", release_discarded)
-        set_(self, "waits_for", waits_for)
-        set_(self, "doc", doc)
-        set_(self, "path", path)
+        self._init_fields(id, type, release, rule, embedded_by, acquire, not_acquired_by, result, handle,
+                          release_error, closers, idempotent, finalizer, release_discarded, waits_for, doc, path)
 
     def has_type(self, t: str | None, rv=None) -> bool:
         """A value of type t is one of these: the type itself, one it is known to be embedded
@@ -112,10 +96,8 @@ class Catalogue(FrozenRecord):
     calls: dict[str, frozenset[str]]
 
     def __init__(self, resources: tuple[Resource, ...], calls: dict[str, frozenset[str]] | None = None) -> None:
-        set_ = object.__setattr__
-        set_(self, "resources", resources)
-        set_(self, "calls", {} if calls is None else calls)
-        set_(self, "_listing", {})
+        self._init_fields(resources, {} if calls is None else calls)
+        object.__setattr__(self, "_listing", {})
 
     def entry(self, rid: str | None) -> Resource | None:
         return next((r for r in self.resources if r.id == rid), None)

@@ -47,12 +47,7 @@ class Condition(FrozenRecord):
 
     def __init__(self, name: str, fn: Callable[[Pass, Match, Any], bool], requires: frozenset[str],
                  provides: frozenset[str], doc: str = "") -> None:
-        set_ = object.__setattr__
-        set_(self, "name", name)
-        set_(self, "fn", fn)
-        set_(self, "requires", requires)
-        set_(self, "provides", provides)
-        set_(self, "doc", doc)
+        self._init_fields(name, fn, requires, provides, doc)
 
 
 CONDITIONS: dict[str, Condition] = {}

@@ -32,12 +32,7 @@ class SuggestedFix(FrozenRecord):
 
     def __init__(self, message: str, edits: tuple[Edit, ...], suggestion: bool = False,
                  runtime: tuple[str, ...] = (), note: str = "") -> None:
-        set_ = object.__setattr__
-        set_(self, "message", message)
-        set_(self, "edits", edits)
-        set_(self, "suggestion", suggestion)
-        set_(self, "runtime", runtime)
-        set_(self, "note", note)
+        self._init_fields(message, edits, suggestion, runtime, note)
 
 
 class Related(FrozenRecord):
@@ -51,12 +46,7 @@ class Related(FrozenRecord):
     column: int
 
     def __init__(self, message: str, start: int, end: int, line: int, column: int) -> None:
-        set_ = object.__setattr__
-        set_(self, "message", message)
-        set_(self, "start", start)
-        set_(self, "end", end)
-        set_(self, "line", line)
-        set_(self, "column", column)
+        self._init_fields(message, start, end, line, column)
 
 
 class Diagnostic(Record):

@@ -108,15 +108,7 @@ class Escape(FrozenRecord):
 
     def __init__(self, var: str, how: str, line: int, kind: str = "other", path: tuple[tuple[str, int], ...] = (),
                  start: int = 0, end: int = 0, column: int = 0) -> None:
-        set_ = object.__setattr__
-        set_(self, "var", var)
-        set_(self, "how", how)
-        set_(self, "line", line)
-        set_(self, "kind", kind)
-        set_(self, "path", path)
-        set_(self, "start", start)
-        set_(self, "end", end)
-        set_(self, "column", column)
+        self._init_fields(var, how, line, kind, path, start, end, column)
 
     @property
     def through(self) -> str | None:
@@ -139,10 +131,7 @@ class _Via(FrozenRecord):
     prev: _Via | None
 
     def __init__(self, desc: str, line: int, prev: _Via | None) -> None:
-        set_ = object.__setattr__
-        set_(self, "desc", desc)
-        set_(self, "line", line)
-        set_(self, "prev", prev)
+        self._init_fields(desc, line, prev)
 
     def path(self) -> tuple[tuple[str, int], ...]:
         out, v = [], self
