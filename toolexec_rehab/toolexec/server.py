@@ -514,9 +514,8 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     from ..golang.package import USES
 
     t0 = time.monotonic()
-    for p in sorted(pending, key=lambda x: (-USES.get(x, 0), x)):
-        if hot_only and USES.get(p, 0) < HOT:
-            return False
+    todo = [p for p in pending if USES.get(p, 0) >= HOT] if hot_only else pending
+    for p in sorted(todo, key=lambda x: (-USES.get(x, 0), x)):
         pending.discard(p)
         warm([p])
         if time.monotonic() - t0 >= WARM_SLICE:
