@@ -226,3 +226,136 @@ def test_the_unpickler_refuses_other_classes(tmp_path):
     else:
         raise AssertionError("os.stat_result was built")
     assert ResultCache  # the module's API
+
+
+# ---------------------------------------------------------------- compiles (wrap._CompileCache)
+
+NAMER = textwrap.dedent("""\
+    package store
+
+    import "os"
+
+    // Name is no resource: it has Stat and no Close.
+    type Name struct{ p string }
+
+    func (n *Name) Stat() (os.FileInfo, error) { return os.Stat(n.p) }
+
+    // Open returns a name.
+    func Open(p string) (*Name, error) {
+    	return &Name{p}, nil
+    }
+    """)
+
+FILER = textwrap.dedent("""\
+    package store
+
+    import "os"
+
+    // Name is no resource: it has Stat and no Close.
+    type Name struct{ p string }
+
+    func (n *Name) Stat() (os.FileInfo, error) { return os.Stat(n.p) }
+
+    // Open hands over a file: its caller owns it.
+    func Open(p string) (*os.File, error) {
+    	return os.Open(p)
+    }
+    """)
+
+SIZER = textwrap.dedent("""\
+    package user
+
+    import "example.com/rc/store"
+
+    func Size(p string) (int64, error) {
+    	f, err := store.Open(p)
+    	if err != nil {
+    		return 0, err
+    	}
+    	st, err := f.Stat()
+    	if err != nil {
+    		return 0, err
+    	}
+    	return st.Size(), nil
+    }
+    """)
+
+
+def _build_module(tmp_path):
+    root = tmp_path / "rc"
+    for d in ("store", "user", "other"):
+        (root / d).mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/rc\n\ngo 1.22\n")
+    (root / "store" / "store.go").write_text(NAMER)
+    (root / "user" / "user.go").write_text(SIZER)
+    (root / "other" / "other.go").write_text(OTHER)
+    return root
+
+
+def _build(root, tmp_path, server: str) -> list[str]:
+    """go build ./... through the shim: user's patch log lines (file:line of each fix; the
+    other packages' compiles may come from the build cache)."""
+    import subprocess
+
+    from helpers import BIN
+
+    env = _env(tmp_path, GOFLAGS=f"-toolexec={BIN}", REHAB_VERBOSE="1", REHAB_SERVER=server,
+               XDG_RUNTIME_DIR=str(tmp_path / "run"), REHAB_SERVER_IDLE="20")
+    (tmp_path / "run").mkdir(mode=0o700, exist_ok=True)
+    r = subprocess.run(["go", "build", "./..."], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sites = ["/".join(line.split()[-1].split("/")[-2:]) for line in r.stderr.splitlines()
+             if line.startswith("REHAB: patched")]
+    return sorted(x for x in sites if x.startswith("user/"))
+
+
+def _stop_server(tmp_path) -> None:
+    import signal
+    import subprocess
+
+    r = subprocess.run(["pgrep", "-f", "toolexec-rehab"], capture_output=True, text=True)
+    for pid in r.stdout.split():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                mine = f"XDG_RUNTIME_DIR={tmp_path / 'run'}".encode() in fh.read().split(b"\0")
+        except OSError:
+            continue
+        if mine:
+            os.kill(int(pid), signal.SIGTERM)
+
+
+def _compile_cache_walk(tmp_path, server: str) -> None:
+    root = _build_module(tmp_path)
+    try:
+        assert _build(root, tmp_path, server) == []  # store.Open makes no file
+        kept = _entries(tmp_path)
+        assert kept, "the compiles kept no findings"
+        # a function that nobody reads: only store is analyzed again; user's entry (same
+        # files, and what it read of store is the same) answers its compile
+        with open(root / "store" / "store.go", "a") as fh:
+            fh.write("\nfunc Extra() int { return 1 }\n")
+        assert _build(root, tmp_path, server) == []
+        now = _entries(tmp_path)
+        assert len(set(now) - set(kept)) == 1, (kept, now)  # store's new files: a new key
+        assert all(now[k] == kept[k] for k in kept), (kept, now)  # user's entry neither stale nor rewritten
+        # Open now hands over a file: user's files are the same, what it read is not; its
+        # leak is found and fixed (a cached "nothing to fix" would have left it)
+        (root / "store" / "store.go").write_text(FILER + "\nfunc Extra() int { return 1 }\n")
+        assert _build(root, tmp_path, server) == ["user/user.go:6"]
+        # an unrelated edit again: user's entry holds a fix, so its compile is analyzed and fixed again
+        with open(root / "store" / "store.go", "a") as fh:
+            fh.write("\nfunc Extra2() int { return 2 }\n")
+        assert _build(root, tmp_path, server) == ["user/user.go:6"]
+        # and back: the entry written with the file-maker is stale, no fix
+        (root / "store" / "store.go").write_text(NAMER)
+        assert _build(root, tmp_path, server) == []
+    finally:
+        _stop_server(tmp_path)
+
+
+def test_a_compile_reuses_its_findings_while_what_it_read_is_the_same(tmp_path):
+    _compile_cache_walk(tmp_path, "off")
+
+
+def test_the_compile_server_answers_unchanged_compiles_itself(tmp_path):
+    _compile_cache_walk(tmp_path, "on")

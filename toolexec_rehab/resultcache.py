@@ -131,36 +131,21 @@ class ResultCache:
     # ------------------------------------------------------------------ entries
     def get(self, inp, key: str):
         """The findings kept for the input, if what they came from is unchanged; else None."""
-        try:
-            fd = os.open(os.path.join(self.dir, key), os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
+        got = _load(self, key)
+        if got is None:
             return None
-        try:
-            with os.fdopen(fd, "rb") as fh:
-                fmt, reads, diags = _Unpickler(fh).load()
-        except Exception:  # noqa: BLE001 - an unreadable entry is a miss (and is written again)
-            return None
-        if fmt != FORMAT or not isinstance(reads, list) or not isinstance(diags, list):
-            return None
-        from .rules.diagnostic import Diagnostic
-
-        if not all(isinstance(d, Diagnostic) for d in diags):
-            return None
+        reads, diags = got
         for kind, path, digest in reads:
             if self._read_digest(inp.directory, kind, path) != digest:
                 return None
         return diags
 
     def put(self, inp, key: str, record, diags) -> None:
-        from .paths import write_private
-
         try:
-            data = pickle.dumps((FORMAT, self._reads(inp.directory, record), list(diags)),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-            self._prune()
-            write_private(os.path.join(self.dir, key), data)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            pass  # a cache: never a reason to fail
+            reads = self._reads(inp.directory, record)
+        except (OSError, TypeError, AttributeError):
+            return  # a cache: never a reason to fail
+        _store(self, key, reads, diags)
 
     def _prune(self) -> None:
         if self._pruned:
@@ -182,6 +167,103 @@ class ResultCache:
                 os.unlink(e.path)
             except OSError:
                 pass
+
+
+# ------------------------------------------------------------------ compiles
+# A build's compile of a package of the main module keeps its findings here too (toolexec/
+# wrap.py), keyed by the settings, the import path and the compiled files (names and
+# contents), and valid while the dependency packages it asked about stand where they stood and
+# every declaration it read in the module's other packages is the same (golang/declsum.py):
+# a rebuild after a new function in a package that a hundred others import analyzes that
+# package alone.
+
+def compile_key(store: ResultCache, importpath: str, chosen: list[tuple[str, str]]) -> str | None:
+    h = hashlib.sha256(store.base.encode())
+    h.update(f"\0compile={importpath}\0".encode())
+    directory = os.path.dirname(os.path.abspath(chosen[0][1]))
+    for f in _build_list_files(directory):
+        h.update(f"{f}\0{store._file_digest(f)}\0".encode())
+    for path, origin in chosen:
+        d = store._file_digest(path)
+        if d is None:
+            return None
+        h.update(f"file={path}\0{origin}\0{d}\0".encode())
+    return h.hexdigest()
+
+
+def compile_reads(store: ResultCache, directory: str, notes, consults, tables: dict) -> list:
+    """What a compile read, digested: ("dep", path, where it stands) and ("decl", path,
+    (its keys read, their digest)); tables: the module packages' tables as the analysis loaded
+    them (golang.declsum.from_files)."""
+    from .golang import declsum
+
+    reads = [(k, p, store._read_digest(directory, k, p)) for k, p in sorted(notes) if k == "dep"]
+    by_path: dict[str, set] = {}
+    for path, kind, key in consults:
+        by_path.setdefault(path, set()).add((kind, key))
+    for path in sorted(by_path):
+        keys = tuple(sorted(by_path[path], key=repr))
+        table = tables.get(path) or {("pkg", ""): declsum.NONE}
+        reads.append(("decl", path, (keys, declsum.digest(table, keys))))
+    return reads
+
+
+def compile_get(store: ResultCache, directory: str, key: str):
+    """The findings kept for a compile, if all it read is unchanged; else None."""
+    got = _load(store, key)
+    if got is None:
+        return None
+    reads, diags = got
+    from .golang import declsum
+    from .golang.package import find_module
+
+    mod = find_module(os.path.abspath(directory))
+    for kind, path, digest in reads:
+        if kind == "decl":
+            if mod is None or not isinstance(digest, tuple) or len(digest) != 2:
+                return None
+            keys, want = digest
+            if declsum.digest(declsum.current(mod[0], mod[1], path), keys) != want:
+                return None
+        elif kind != "dep" or store._read_digest(directory, kind, path) != digest:
+            return None
+    return diags
+
+
+def compile_put(store: ResultCache, key: str, reads: list, diags) -> None:
+    _store(store, key, reads, diags)
+
+
+def _load(store: ResultCache, key: str):
+    try:
+        fd = os.open(os.path.join(store.dir, key), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            fmt, reads, diags = _Unpickler(fh).load()
+    except Exception:  # noqa: BLE001 - an unreadable entry is a miss (and is written again)
+        return None
+    if fmt != FORMAT or not isinstance(reads, list) or not isinstance(diags, list):
+        return None
+    from .rules.diagnostic import Diagnostic
+
+    if not all(isinstance(d, Diagnostic) for d in diags):
+        return None
+    if not all(isinstance(r, tuple) and len(r) == 3 for r in reads):
+        return None
+    return reads, diags
+
+
+def _store(store: ResultCache, key: str, reads: list, diags) -> None:
+    from .paths import write_private
+
+    try:
+        data = pickle.dumps((FORMAT, reads, list(diags)), protocol=pickle.HIGHEST_PROTOCOL)
+        store._prune()
+        write_private(os.path.join(store.dir, key), data)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass  # a cache: never a reason to fail
 
 
 class _Unpickler(pickle.Unpickler):

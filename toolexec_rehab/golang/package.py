@@ -10,6 +10,7 @@ from tree_sitter import Node
 
 from ..paths import find_upward
 from ..records import Record
+from . import inputs
 from . import parse as P
 
 _MODULE_RE = re.compile(r'(?m)^\s*module\s+("?)([^"\s]+)\1')
@@ -201,6 +202,53 @@ def _collect_file_facts(f: GoFile) -> None:
                 f.imports[name] = ipath
 
 
+class _Consulted(dict):
+    """A table of a main-module package read for another's analysis (Resolver.module_package)
+    while a compile records what it reads (golang/inputs.consult): every key asked, and "*"
+    for the names iterated."""
+
+    __slots__ = ("_path", "_kind")
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__()
+        self._path, self._kind = path, kind
+
+    def get(self, key, default=None):
+        inputs.consult(self._path, self._kind, key)
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key):
+        inputs.consult(self._path, self._kind, key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        inputs.consult(self._path, self._kind, key)
+        return dict.__contains__(self, key)
+
+    def __iter__(self):
+        inputs.consult(self._path, self._kind, "*")
+        return dict.__iter__(self)
+
+    def keys(self):
+        inputs.consult(self._path, self._kind, "*")
+        return dict.keys(self)
+
+    def items(self):
+        inputs.consult(self._path, self._kind, "*")
+        return dict.items(self)
+
+    def values(self):
+        inputs.consult(self._path, self._kind, "*")
+        return dict.values(self)
+
+    def __len__(self) -> int:
+        inputs.consult(self._path, self._kind, "*")
+        return dict.__len__(self)
+
+
+TABLES = ("types", "funcs", "methods", "vars")  # Package's tables of declarations
+
+
 class Package(Record):
     _fields = ("files", "import_path", "types", "funcs", "methods", "vars", "file_of")
     files: list[GoFile]
@@ -213,9 +261,12 @@ class Package(Record):
 
     def __init__(self, files: list[GoFile], import_path: str = "", types: dict[str, Node] | None = None,
                  funcs: dict[str, Node] | None = None, methods: dict[tuple[str, str], Node] | None = None,
-                 vars: dict[str, tuple[Node, int]] | None = None, file_of: dict[int, GoFile] | None = None) -> None:
+                 vars: dict[str, tuple[Node, int]] | None = None, file_of: dict[int, GoFile] | None = None,
+                 consulted: str | None = None) -> None:
         self.files = files
         self.import_path = import_path
+        if consulted is not None:  # another package's analysis reads these: record what (inputs.consult)
+            types, funcs, methods, vars = (_Consulted(consulted, k) for k in TABLES)
         self.types = {} if types is None else types
         self.funcs = {} if funcs is None else funcs
         self.methods = {} if methods is None else methods

@@ -97,6 +97,7 @@ class Resolver(Embedding):
         if not path or self.api.has_package(path):
             return None
         inputs.note("mod", path)
+        inputs.consult(path, "pkg", "")  # (whether it is one, and its files: golang/declsum.py)
         if path in _MODULE_PACKAGES:
             return _MODULE_PACKAGES[path]
         _MODULE_PACKAGES[path] = None
@@ -121,7 +122,7 @@ class Resolver(Embedding):
         files = [f for f in files if not f.has_error]
         if not files:
             return None
-        res = Resolver(Package(files), self.api, self_path=path)
+        res = Resolver(Package(files, consulted=path if inputs.consulting() else None), self.api, self_path=path)
         _MODULE_PACKAGES[path] = res
         return res
 

@@ -132,7 +132,7 @@ def _preload_analysis() -> None:
     """What a request would otherwise import or compile in its own child (~20 ms of a served
     compile): the dependency-types modules, the resource catalogue, and the tree-sitter
     queries of the default rule selections (a build's and check's), kept by query text."""
-    from ..golang import deps, modules, srcapi, types  # noqa: F401 - the imports are the point
+    from ..golang import declsum, deps, modules, srcapi, types  # noqa: F401 - the imports are the point
     from ..golang import parse as P
     from ..runtime import instrument  # noqa: F401
 
@@ -384,13 +384,83 @@ class _HangupWatch:
             pass
 
 
-def _handle(conn: socket.socket) -> None:
+def _answer_here(conn: socket.socket, req: dict) -> bool:
+    """In the listening server, before a fork: a compile that is not ours to analyze (a
+    dependency's, a file list we leave alone) or whose findings the compile result cache holds
+    unchanged with no fix among them (wrap.as_written) is answered "compile as written" at
+    once, with no child (a fork of this process and the child's set-up cost more than the
+    answer; in a rebuild after an edit of a package that many import, most compiles are
+    these). The request's directory and environment are taken for the look and given back
+    after. False: the child does the work (also on any error here)."""
+    argv = req.get("argv")
+    if req.get("cli") or not isinstance(argv, list) or argv[1:] == ["-V=full"]:
+        return False
+    import resource
+
+    from .. import paths
+    from .protocol import send_msg
+    from .wrap import as_written
+
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    env, umask = dict(os.environ), os.umask(0o022)
+    said = set(paths._WARNED)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = buf = io.StringIO()
+    try:
+        os.chdir(req["cwd"])
+        os.umask(req.get("umask", 0o022))
+        os.environ.clear()
+        os.environ.update(req["env"])
+        _fresh_state()
+        done = as_written(argv)
+        stats = os.environ.get("REHAB_SERVER_STATS")
+    except Exception:  # noqa: BLE001 - the child does it the usual way
+        done, stats = False, None
+    finally:
+        sys.stdout, sys.stderr = out, err
+        os.environ.clear()
+        os.environ.update(env)
+        os.umask(umask)
+        os.chdir("/")
+    if buf.getvalue() or paths._WARNED != said:  # something to say (a warning said once): the child says it
+        paths._WARNED.clear()
+        paths._WARNED.update(said)
+        return False
+    if not done:
+        return False
+    try:
+        send_msg(conn, {"exec": list(argv), "out": b"", "err": b"", "parsed": 0})
+    except OSError:
+        pass  # the client went away: nothing to stop, nothing ran
+    conn.close()
+    if stats:
+        _add_stats(stats, cpu)
+    return True
+
+
+def _add_stats(path: str, since=None) -> None:
+    """REHAB_SERVER_STATS (the benchmark): the CPU this request cost here, outside the build's tree."""
+    import resource
+
+    now = [resource.getrusage(resource.RUSAGE_SELF)]
+    if since is None:
+        now.append(resource.getrusage(resource.RUSAGE_CHILDREN))
+    cpu = sum(r.ru_utime + r.ru_stime for r in now)
+    if since is not None:
+        cpu -= since.ru_utime + since.ru_stime
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{cpu:.6f}\n")
+    except OSError:
+        pass
+
+
+def _handle(conn: socket.socket, req: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the compile's exit status must be seen
     _own_group()
     watch = _HangupWatch(conn)
-    from .protocol import recv_msg, send_msg
+    from .protocol import send_msg
 
-    req = recv_msg(conn)
     os.chdir(req["cwd"])
     os.umask(req.get("umask", 0o022))
     os.environ.clear()
@@ -439,12 +509,7 @@ def _handle(conn: socket.socket) -> None:
     _report_loaded()
     stats = os.environ.get("REHAB_SERVER_STATS")  # the benchmark: CPU spent here, outside the build's tree
     if stats:
-        import resource
-
-        cpu = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
-        with open(stats, "a", encoding="utf-8") as fh:
-            fh.write(f"{cpu:.6f}\n")
+        _add_stats(stats)
 
 
 # The Go files a request's child loaded come back to the server over this pipe (paths, one
@@ -498,6 +563,7 @@ def _read_loaded(fd: int, pending: set[str]) -> None:
             USES[p] = USES.get(p, 0) + 1
 
 
+RECV_TIMEOUT = 2.0  # seconds the listening server waits for a connected client's request
 WARM_SLICE = 0.02  # seconds of parsing between two looks at the socket
 HOT = 2  # a file that this many requests loaded is parsed here at once, even during a build
 
@@ -511,6 +577,7 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     come from, a package that many import). True while files (of that kind) are left."""
     import time
 
+    from ..golang import declsum
     from ..golang.package import USES
 
     t0 = time.monotonic()
@@ -518,6 +585,7 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     for p in sorted(todo, key=lambda x: (-USES.get(x, 0), x)):
         pending.discard(p)
         warm([p])
+        declsum.warm(p)  # (the compile result cache checks a package by its files' summaries)
         if time.monotonic() - t0 >= WARM_SLICE:
             break
     return bool(pending)
@@ -526,7 +594,7 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
 def serve(path: str, tool: str) -> None:
     os.chdir("/")
     _preload(tool)
-    from .protocol import address, peer_is_us
+    from .protocol import address, peer_is_us, recv_msg
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     addr, dfd = address(path)
@@ -589,14 +657,24 @@ def serve(path: str, tool: str) -> None:
                 conn.close()
                 continue
             last = time.monotonic()
+            conn.settimeout(RECV_TIMEOUT)  # a client sends its request as soon as it is connected
+            try:
+                req = recv_msg(conn)
+            except OSError:
+                req = None
+            if not isinstance(req, dict):
+                conn.close()  # the client compiles on its own
+                continue
             conn.settimeout(None)
+            if _answer_here(conn, req):
+                continue
             pid = os.fork()
             if pid == 0:
                 sock.close()
                 os.close(_WARM[0])
                 del _WARM[0]
                 try:
-                    _handle(conn)
+                    _handle(conn, req)
                 finally:
                     os._exit(0)
             conn.close()

@@ -435,10 +435,13 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     from ..analysis import Analyzer
     from ..golang.package import Package
 
+    cache = _CompileCache.open(chosen)
+    if cache is not None and cache.unchanged():
+        return None  # the same findings as last time, none of them applied
     files, cgo = _load_chosen(chosen)
     if not files:
         return None
-    policy = _Policy(_config())
+    policy = cache.policy if cache is not None else _Policy(_config())
     if not policy.rules:
         return None
     # without instrumentation a build uses only the findings it patches
@@ -447,13 +450,99 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     for gf in files:
         groups.setdefault(gf.pkgname, []).append(gf)
     rw = _Rewrite(ca, policy, cgo)
-    for pkgname, fs in groups.items():
-        rw.package(pkgname, fs, analyzer.analyze(Package(fs)))
+    findings: list = []
+    if cache is not None:
+        cache.begin()
+    try:
+        for pkgname, fs in groups.items():
+            got = analyzer.analyze(Package(fs))
+            findings += got
+            rw.package(pkgname, fs, got)
+    except BaseException:
+        if cache is not None:
+            cache.end(None, analyzer, files)  # recording stops, nothing is kept
+        raise
+    if cache is not None:
+        cache.end(findings, analyzer, files)
     for w in analyzer.engine.warnings:
         _warn(w)
     if not rw.replaced:
         return None
     return rw.argv(), rw.log, rw.applied
+
+
+class _CompileCache:
+    """The compile result cache (resultcache.compile_*): a compile of the main module's files
+    (none of them cgo's or the cover tool's) under the plain fix policy (no markers, no trace)
+    keeps its findings; the next compile of the same files reuses them while all the analysis
+    read is unchanged, and compiles as written when none of them is a fix to apply."""
+
+    def __init__(self, store, key: str, directory: str, policy: _Policy):
+        self.store, self.key, self.directory, self.policy = store, key, directory, policy
+        self._notes = self._consults = None
+
+    @classmethod
+    def open(cls, chosen: list[tuple[str, str]]):
+        from ..resultcache import ResultCache, compile_key
+
+        if not chosen or any(p != o for p, o in chosen):
+            return None
+        cfg = _config()
+        if cfg.fix_policy() != "on" or cfg.instrument():
+            return None
+        policy = _Policy(cfg)
+        if not policy.rules:
+            return None
+        store = ResultCache.open(cfg, policy.rules, policy.modes, "compile", True, False)
+        if store is None:
+            return None
+        importpath = os.environ.get("TOOLEXEC_IMPORTPATH", "")
+        key = compile_key(store, importpath, chosen)
+        if key is None:
+            return None
+        return cls(store, key, os.path.dirname(os.path.abspath(chosen[0][1])), policy)
+
+    def unchanged(self) -> bool:
+        from ..resultcache import compile_get
+
+        got = compile_get(self.store, self.directory, self.key)
+        return got is not None and not any(self.policy.wanted(d) for d in got)
+
+    def begin(self) -> None:
+        from ..golang import inputs, types
+
+        types.forget_module_packages()  # (every read recorded: no resolver answers from before)
+        self._notes, self._consults = inputs.begin(), inputs.begin_consults()
+
+    def end(self, findings: list | None, analyzer, files: list) -> None:
+        from ..golang import declsum, inputs, types
+
+        notes, consults = inputs.end(), inputs.end_consults()
+        if findings is None or self._notes is None or notes is not self._notes or consults is not self._consults:
+            return
+        if analyzer.engine.warnings or any(f.has_error for f in files):
+            return  # nothing half-known is kept
+        from ..resultcache import compile_put, compile_reads
+
+        tables = {p: declsum.from_files(r.pkg.files if r is not None else None)
+                  for p, r in types._MODULE_PACKAGES.items()}
+        compile_put(self.store, self.key, compile_reads(self.store, self.directory, notes, consults, tables),
+                    findings)
+
+
+def as_written(argv: list[str]) -> bool:
+    """True when run_compile would compile argv as written without analyzing: none of its
+    files is ours to analyze, or the compile result cache holds its findings, unchanged, and
+    none is a fix to apply. False when that takes the analysis (or says a reason: a bad
+    setting stops the build there). Raises nothing it does not have to: the compile server
+    asks this before it forks a request (server._answer_here)."""
+    if "-V=full" in argv[1:]:
+        return False
+    chosen = select_files(CompileArgs.parse(argv))
+    if not chosen:
+        return True
+    cache = _CompileCache.open(chosen)
+    return cache is not None and cache.unchanged()
 
 
 def run_compile(argv: list[str], runner=None) -> int:
