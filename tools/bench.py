@@ -1689,7 +1689,7 @@ def main() -> int:
     ap.add_argument("--compare-reps", type=int, default=5)
     ap.add_argument("--deps-cold-reps", type=int, default=2)
     ap.add_argument("--deps-warm-reps", type=int, default=9)
-    ap.add_argument("--app-cold-reps", type=int, default=1)
+    ap.add_argument("--app-cold-reps", type=int, default=3)  # one pair of ~4 min builds is at the mercy of the machine's load
     ap.add_argument("--app-reps", type=int, default=3)
     ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(SECTIONS))
     ap.add_argument("--only", default="", help="comma-separated sections to run, the others skipped (e.g. "
