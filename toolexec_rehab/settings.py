@@ -64,8 +64,8 @@ _VARS = (
     Var("REHAB_AUDIT_LOG", "path", "the audit log (see \"Audit log\")", keyed=True),
     Var("REHAB_SERVER", "bool", "`off`: no compile server: analyze in the compile's own process "
         "(see \"Performance\")", True),
-    Var("REHAB_RESULT_CACHE", "bool", "`off`: `check` analyzes every package again instead of reusing the "
-        "findings of one whose files, settings and the packages it read did not change (see \"Performance\")",
+    Var("REHAB_RESULT_CACHE", "bool", "`off`: `check` and a build's compiles analyze every package again instead "
+        "of reusing the findings of one whose files, settings and what it read did not change (see \"Performance\")",
         True),
     Var("REHAB_SERVER_IDLE", "number", "seconds a compile server waits for work before it exits", 300.0),
     Var("REHAB_SPECULATE", "bool", "`off`: do not compile the original files while the analysis runs", True),
