@@ -63,17 +63,17 @@ class ResultCache:
     # ------------------------------------------------------------------ keys
     def key(self, inp) -> str | None:
         """The entry's name for a PackageInput (None: a file cannot be read)."""
-        h = hashlib.sha256(self.base.encode())
-        h.update(f"\0dir={os.path.abspath(inp.directory)}\0".encode())
+        h = hashlib.sha256(self.base.encode("utf-8", "surrogateescape"))
+        h.update(f"\0dir={os.path.abspath(inp.directory)}\0".encode("utf-8", "surrogateescape"))
         for f in _build_list_files(inp.directory):
-            h.update(f"{f}\0{self._file_digest(f)}\0".encode())
+            h.update(f"{f}\0{self._file_digest(f)}\0".encode("utf-8", "surrogateescape"))
         for p in inp.files:
             d = self._file_digest(p)
             if d is None:
                 return None
-            h.update(f"file={p}\0{d}\0".encode())
+            h.update(f"file={p}\0{d}\0".encode("utf-8", "surrogateescape"))
         report = sorted(inp.report) if inp.report is not None else None
-        h.update(f"report={report!r}\0".encode())
+        h.update(f"report={report!r}\0".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
     def _file_digest(self, path: str) -> str | None:
@@ -99,7 +99,7 @@ class ResultCache:
             if names is None:
                 h.update(b"absent")
             for n in names or ():
-                h.update(f"{n}\0{self._file_digest(os.path.join(d, n))}\0".encode())
+                h.update(f"{n}\0{self._file_digest(os.path.join(d, n))}\0".encode("utf-8", "surrogateescape"))
             self._digests[k] = h.hexdigest()
         return self._digests[k]
 
@@ -177,17 +177,17 @@ class ResultCache:
 # a rebuild after a new function in a package that a hundred others import analyzes that
 # package alone.
 
-def compile_key(store: ResultCache, importpath: str, chosen: list[tuple[str, str]]) -> str | None:
+def compile_key(store: ResultCache, importpath: str, chosen: list[tuple[str, str]], goroot: str | None) -> str | None:
     h = hashlib.sha256(store.base.encode())
-    h.update(f"\0compile={importpath}\0".encode())
+    h.update(f"\0compile={importpath}\0goroot={goroot}\0".encode("utf-8", "surrogateescape"))
     directory = os.path.dirname(os.path.abspath(chosen[0][1]))
     for f in _build_list_files(directory):
-        h.update(f"{f}\0{store._file_digest(f)}\0".encode())
+        h.update(f"{f}\0{store._file_digest(f)}\0".encode("utf-8", "surrogateescape"))
     for path, origin in chosen:
         d = store._file_digest(path)
         if d is None:
             return None
-        h.update(f"file={path}\0{origin}\0{d}\0".encode())
+        h.update(f"file={path}\0{origin}\0{d}\0".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -230,7 +230,17 @@ def compile_get(store: ResultCache, directory: str, key: str):
     return diags
 
 
-def compile_put(store: ResultCache, key: str, reads: list, diags) -> None:
+def compile_put(store: ResultCache, key: str, chosen: list[tuple[str, str]], reads: list, diags) -> None:
+    """Keep a compile's findings, if its files still hold what the key was made of (an edit
+    during the analysis: nothing is kept)."""
+    for path, _ in chosen:
+        try:
+            with open(path, "rb") as fh:
+                now = hashlib.sha256(fh.read()).hexdigest()
+        except OSError:
+            return
+        if now != store._digests.get(("file", path)):
+            return
     _store(store, key, reads, diags)
 
 
@@ -294,13 +304,13 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
     from .paths import code_digest
     from .rules.dirs import rules_digest
 
-    h = hashlib.sha256(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0".encode())
-    h.update(f"rules={rules_digest()}\0config={cfg.digest()}\0".encode())
-    h.update(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0".encode())
-    h.update(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0".encode())
+    h = hashlib.sha256(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0".encode("utf-8", "surrogateescape"))
+    h.update(f"rules={rules_digest()}\0config={cfg.digest()}\0".encode("utf-8", "surrogateescape"))
+    h.update(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0".encode("utf-8", "surrogateescape"))
+    h.update(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0".encode("utf-8", "surrogateescape"))
     for k in sorted(os.environ):
         if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES:
-            h.update(f"env {k}={os.environ[k]}\0".encode())
+            h.update(f"env {k}={os.environ[k]}\0".encode("utf-8", "surrogateescape"))
     envfile = _user_env_file(os.environ)
     goroot = go_env_goroot()
     for label, path in (("goenv", envfile), ("goversion", os.path.join(goroot, "VERSION") if goroot else None)):
@@ -308,6 +318,6 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
             with open(path, "rb") as fh:  # type: ignore[arg-type]
                 h.update(f"{label}\0".encode() + fh.read() + b"\0")
         except (OSError, TypeError):
-            h.update(f"{label}\0-\0".encode())
-    h.update(f"goroot={goroot}\0".encode())
+            h.update(f"{label}\0-\0".encode("utf-8", "surrogateescape"))
+    h.update(f"goroot={goroot}\0".encode("utf-8", "surrogateescape"))
     return h.hexdigest()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import time
 
 from .package import TABLES, GoFile, Package, load_file
 
@@ -36,16 +38,19 @@ def _h(*parts: bytes) -> bytes:
     return h.digest()
 
 
+def _b(s: str) -> bytes:
+    return s.encode("utf-8", "surrogateescape")  # (a file name from the OS may hold any bytes)
+
+
 def file_summary(gf: GoFile) -> dict:
     """(table, key) -> digest of the declaration this file puts in Package's tables."""
-    salt = _h(gf.origin.encode(), gf.pkgname.encode(), repr(sorted(gf.imports.items())).encode(),
-              str(gf.line_offset).encode())
+    salt = _h(_b(gf.origin), _b(gf.pkgname), _b(repr(sorted(gf.imports.items()))), _b(str(gf.line_offset)))
     pk = Package([gf])
     out = {}
     for kind in TABLES:
         for key, v in dict.items(getattr(pk, kind)):
             node, extra = v if kind == "vars" else (v, 0)
-            out[(kind, key)] = _h(salt, f"{kind} {key!r} {extra} {node.start_point}".encode(),
+            out[(kind, key)] = _h(salt, _b(f"{kind} {key!r} {extra} {node.start_point}"),
                                   gf.src[node.start_byte:node.end_byte])
     return out
 
@@ -59,8 +64,8 @@ def _merge(named: list[tuple[str, dict]]) -> dict:
         out.update(s)
     for kind in TABLES:
         keys = sorted(repr(k) for (t, k) in out if t == kind)
-        out[(kind, "*")] = _h(*(k.encode() for k in keys))
-    out[("pkg", "")] = _h(*(n.encode() for n, _ in named))
+        out[(kind, "*")] = _h(*(_b(k) for k in keys))
+    out[("pkg", "")] = _h(*(_b(n) for n, _ in named))
     return out
 
 
@@ -76,11 +81,16 @@ def from_files(files: list[GoFile] | None) -> dict:
     return _merge(named)
 
 
+RACY = 2.0  # seconds: a file modified this recently is not kept by stat (see remember)
+
+
 def _stat_key(path: str) -> tuple | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # a FIFO or a device named x.go: never opened here (the server's loop would wait on it)
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
@@ -98,7 +108,9 @@ def remember(path: str, gf: GoFile | None = None) -> dict | None:
     summary = None if gf.has_error else file_summary(gf)
     if len(_MEMO) >= _MEMO_MAX:
         _MEMO.clear()
-    if _stat_key(path) == key:  # (changed while it was read: not kept)
+    # kept by stat unless it changed while it was read, or was modified so recently that a
+    # rewrite of the same size could still come within the clock's tick (git's "racy" rule)
+    if _stat_key(path) == key and time.time() - key[1] / 1e9 > RACY:
         _MEMO[path] = (key, hash(gf.src), summary)
     return summary
 
@@ -118,7 +130,7 @@ def current(root: str, modpath: str, path: str) -> dict:
 
 def digest(table: dict, keys) -> str:
     """One digest of the keys' declarations in a package's table."""
-    return _h(*(repr(k).encode() + b"=" + table.get(k, ABSENT) for k in sorted(keys, key=repr))).hex()
+    return _h(*(_b(repr(k)) + b"=" + table.get(k, ABSENT) for k in sorted(keys, key=repr))).hex()
 
 
 def warm(path: str) -> None:

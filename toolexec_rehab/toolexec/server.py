@@ -398,6 +398,7 @@ def _answer_here(conn: socket.socket, req: dict) -> bool:
     import resource
 
     from .. import paths
+    from ..golang.package import LOADED
     from .protocol import send_msg
     from .wrap import as_written
 
@@ -418,6 +419,7 @@ def _answer_here(conn: socket.socket, req: dict) -> bool:
         done, stats = False, None
     finally:
         sys.stdout, sys.stderr = out, err
+        LOADED.clear()  # (files read here are no child's loads; the changed ones are warmed below)
         os.environ.clear()
         os.environ.update(env)
         os.umask(umask)
@@ -660,7 +662,7 @@ def serve(path: str, tool: str) -> None:
             conn.settimeout(RECV_TIMEOUT)  # a client sends its request as soon as it is connected
             try:
                 req = recv_msg(conn)
-            except OSError:
+            except Exception:  # noqa: BLE001 - a bad or slow message: that client compiles on its own
                 req = None
             if not isinstance(req, dict):
                 conn.close()  # the client compiles on its own

@@ -435,7 +435,7 @@ def plan(ca: CompileArgs, chosen: list[tuple[str, str]]):
     from ..analysis import Analyzer
     from ..golang.package import Package
 
-    cache = _CompileCache.open(chosen)
+    cache = _CompileCache.open(chosen, ca.goroot)
     if cache is not None and cache.unchanged():
         return None  # the same findings as last time, none of them applied
     files, cgo = _load_chosen(chosen)
@@ -477,12 +477,21 @@ class _CompileCache:
     keeps its findings; the next compile of the same files reuses them while all the analysis
     read is unchanged, and compiles as written when none of them is a fix to apply."""
 
-    def __init__(self, store, key: str, directory: str, policy: _Policy):
-        self.store, self.key, self.directory, self.policy = store, key, directory, policy
+    def __init__(self, store, key: str, directory: str, policy: _Policy, chosen: list[tuple[str, str]]):
+        self.store, self.key, self.directory, self.policy, self.chosen = store, key, directory, policy, chosen
         self._notes = self._consults = None
 
     @classmethod
-    def open(cls, chosen: list[tuple[str, str]]):
+    def open(cls, chosen: list[tuple[str, str]], goroot: str | None):
+        """The cache for this compile; None when it does not apply (or fails: a cache is never
+        a reason to skip the analysis)."""
+        try:
+            return cls._open(chosen, goroot)
+        except Exception:  # noqa: BLE001
+            return None
+
+    @classmethod
+    def _open(cls, chosen: list[tuple[str, str]], goroot: str | None):
         from ..resultcache import ResultCache, compile_key
 
         if not chosen or any(p != o for p, o in chosen):
@@ -497,15 +506,18 @@ class _CompileCache:
         if store is None:
             return None
         importpath = os.environ.get("TOOLEXEC_IMPORTPATH", "")
-        key = compile_key(store, importpath, chosen)
+        key = compile_key(store, importpath, chosen, goroot)
         if key is None:
             return None
-        return cls(store, key, os.path.dirname(os.path.abspath(chosen[0][1])), policy)
+        return cls(store, key, os.path.dirname(os.path.abspath(chosen[0][1])), policy, chosen)
 
     def unchanged(self) -> bool:
         from ..resultcache import compile_get
 
-        got = compile_get(self.store, self.directory, self.key)
+        try:
+            got = compile_get(self.store, self.directory, self.key)
+        except Exception:  # noqa: BLE001 - a miss
+            return False
         return got is not None and not any(self.policy.wanted(d) for d in got)
 
     def begin(self) -> None:
@@ -524,10 +536,13 @@ class _CompileCache:
             return  # nothing half-known is kept
         from ..resultcache import compile_put, compile_reads
 
-        tables = {p: declsum.from_files(r.pkg.files if r is not None else None)
-                  for p, r in types._MODULE_PACKAGES.items()}
-        compile_put(self.store, self.key, compile_reads(self.store, self.directory, notes, consults, tables),
-                    findings)
+        try:
+            tables = {p: declsum.from_files(r.pkg.files if r is not None else None)
+                      for p, r in types._MODULE_PACKAGES.items()}
+            compile_put(self.store, self.key, self.chosen,
+                        compile_reads(self.store, self.directory, notes, consults, tables), findings)
+        except Exception:  # noqa: BLE001 - nothing kept; the compile goes on with its findings
+            pass
 
 
 def as_written(argv: list[str]) -> bool:
@@ -541,7 +556,7 @@ def as_written(argv: list[str]) -> bool:
     chosen = select_files(CompileArgs.parse(argv))
     if not chosen:
         return True
-    cache = _CompileCache.open(chosen)
+    cache = _CompileCache.open(chosen, CompileArgs.parse(argv).goroot)
     return cache is not None and cache.unchanged()
 
 
