@@ -359,3 +359,17 @@ def test_a_compile_reuses_its_findings_while_what_it_read_is_the_same(tmp_path):
 
 def test_the_compile_server_answers_unchanged_compiles_itself(tmp_path):
     _compile_cache_walk(tmp_path, "on")
+
+
+def test_a_setting_that_is_not_utf8_is_part_of_the_key(tmp_path):
+    """An environment value or a path from the OS may hold any bytes (a Latin-1 directory in
+    CGO_CFLAGS): the key takes them as they are, and the cache works."""
+    root = _module(tmp_path)
+    odd = {"CGO_CFLAGS": "-I/opt/caf\udce9/inc"}
+    first = _both(root, tmp_path, **odd)
+    kept = _entries(tmp_path)
+    assert len(kept) == 3
+    assert _check(root, _env(tmp_path, **odd)) == first
+    assert _entries(tmp_path) == kept
+    assert _check(root, _env(tmp_path, CGO_CFLAGS="-I/opt/cafe/inc")) == first
+    assert len(_entries(tmp_path)) == 6  # another value, another key

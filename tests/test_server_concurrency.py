@@ -177,3 +177,46 @@ def test_warming_gives_the_socket_back_between_slices():
     while server._warm_slice(warm, pending):
         pass
     assert sorted(parsed) == sorted(f"/m/f{i:03d}.go" for i in range(100)) and not pending
+
+
+def test_a_bad_message_leaves_the_server_serving(srv, tmp_path):
+    """The listening loop reads each request itself (it answers some without a fork): a message
+    that is not one - bytes that do not unmarshal, an empty frame, a client that hangs up in
+    the middle - closes that connection, and the server goes on serving."""
+    from toolexec_rehab.toolexec.protocol import address
+
+    tool = tmp_path / "goroot" / "pkg" / "tool" / "linux_amd64" / "compile"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(FAKE_COMPILE)
+    tool.chmod(0o755)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**srv.env, "BARRIER": str(barrier), "BARRIER_N": "1"}
+
+    def ask() -> None:
+        r = subprocess.run([str(BIN), str(tool), "-V=full"], env=env, capture_output=True, text=True, timeout=120,
+                           cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.startswith("compile version go1.99.0 rehab"), (r.stdout, r.stderr)
+
+    ask()  # starts the server
+    path = srv.wait_for_socket()
+    time.sleep(0.5)  # the server binds after its imports: let it reach its accept loop
+    ask()
+    served = len(srv.served())
+    assert served >= 1
+    for payload in (b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x00", b"\x00\x00\x10\x00abc"):
+        addr, dfd = address(str(path))
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(30)
+            s.connect(addr)
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(1) == b""  # closed without an answer
+        finally:
+            s.close()
+            if dfd is not None:
+                os.close(dfd)
+    ask()
+    assert len(srv.served()) == served + 1, srv.served()  # the same server answered
+    assert sorted(srv.sockdir.glob("srv-*.sock")) == [path]
