@@ -94,10 +94,12 @@ def _stat_key(path: str) -> tuple | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def remember(path: str, gf: GoFile | None = None) -> dict | None:
+def remember(path: str, gf: GoFile | None = None, key: tuple | None = None) -> dict | None:
     """path's summary now (from the memo while the file's stat is unchanged), None for a file
-    with a syntax error; raises OSError for one that cannot be read."""
-    key = _stat_key(path)
+    with a syntax error; raises OSError for one that cannot be read. gf, key: the file as read
+    just now, and its stat from before the read."""
+    if key is None:
+        key = _stat_key(path)
     if key is None:
         raise OSError(path)
     got = _MEMO.get(path)
@@ -133,14 +135,32 @@ def digest(table: dict, keys) -> str:
     return _h(*(_b(repr(k)) + b"=" + table.get(k, ABSENT) for k in sorted(keys, key=repr))).hex()
 
 
-def warm(path: str) -> None:
-    """The compile server, between requests: keep the summary of a Go file a request loaded
-    (its tree is in the parse memo by now, or it is too large to keep)."""
+def warm(paths, max_file: int = 1 << 20) -> int:
+    """The compile server, between requests: parse the Go files its requests loaded into the
+    parse memo (package.warm's job) and keep the summaries of those a compile's result may
+    be checked against, each file read and parsed once. The number read."""
     from .package import LOADED
 
-    if path.endswith(".go") and not path.endswith("_test.go"):
+    n = 0
+    for path in paths:
+        key = _stat_key(path)
+        if key is None or key[0] > max_file:
+            continue
         try:
-            remember(path)
-        except (OSError, ValueError):
-            pass
+            with open(path, "rb") as fh:
+                src = fh.read(max_file + 1)
+        except OSError:
+            continue
+        if len(src) > max_file:
+            continue
+        n += 1
+        gf = load_file(path, src)  # (the tree is kept in the parse memo if there is room)
+        if path.endswith(".go") and not path.endswith("_test.go"):
+            got = _MEMO.get(path)
+            if got is None or got[0] != key:
+                try:
+                    remember(path, gf, key)
+                except (OSError, ValueError):
+                    pass
     LOADED.clear()
+    return n

@@ -579,7 +579,6 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     come from, a package that many import). True while files (of that kind) are left."""
     import time
 
-    from ..golang import declsum
     from ..golang.package import USES
 
     t0 = time.monotonic()
@@ -587,7 +586,6 @@ def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     for p in sorted(todo, key=lambda x: (-USES.get(x, 0), x)):
         pending.discard(p)
         warm([p])
-        declsum.warm(p)  # (the compile result cache checks a package by its files' summaries)
         if time.monotonic() - t0 >= WARM_SLICE:
             break
     return bool(pending)
@@ -624,7 +622,7 @@ def serve(path: str, tool: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
     import time
 
-    from ..golang.package import warm
+    from ..golang.declsum import warm  # parse memo + summaries for the compile result cache
 
     sock.setblocking(False)
     _WARM[:] = os.pipe()
