@@ -469,11 +469,11 @@ def test_served_rebuild_parses_only_the_edited_file(tmp_path):
 
 
 def test_warm_parses_once_and_reuses_only_identical_bytes(tmp_path):
-    from toolexec_rehab.golang import package
+    from toolexec_rehab.golang import declsum, package
 
     p = tmp_path / "x.go"
     p.write_text("package x\n\nfunc F() {}\n")
-    assert package.warm([str(p), str(tmp_path / "missing.go")]) == 1
+    assert declsum.warm([str(p), str(tmp_path / "missing.go")]) == 1
     before = package.PARSES
     assert package.load_file(str(p)).tree is package.load_file(str(p)).tree and package.PARSES == before
     p.write_text("package x\n\nfunc G() {}\n")

@@ -82,11 +82,16 @@ def srv(tmp_path):
     e.stop_server()
 
 
-def test_eight_requests_run_at_the_same_time(srv, tmp_path):
+def _fake_compile(tmp_path: Path) -> Path:
     tool = tmp_path / "goroot" / "pkg" / "tool" / "linux_amd64" / "compile"
     tool.parent.mkdir(parents=True)
     tool.write_text(FAKE_COMPILE)
     tool.chmod(0o755)
+    return tool
+
+
+def test_eight_requests_run_at_the_same_time(srv, tmp_path):
+    tool = _fake_compile(tmp_path)
 
     # the first request starts the server (and is answered here)
     first = tmp_path / "barrier-1"
@@ -185,10 +190,7 @@ def test_a_bad_message_leaves_the_server_serving(srv, tmp_path):
     the middle - closes that connection, and the server goes on serving."""
     from toolexec_rehab.toolexec.protocol import address
 
-    tool = tmp_path / "goroot" / "pkg" / "tool" / "linux_amd64" / "compile"
-    tool.parent.mkdir(parents=True)
-    tool.write_text(FAKE_COMPILE)
-    tool.chmod(0o755)
+    tool = _fake_compile(tmp_path)
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     env = {**srv.env, "BARRIER": str(barrier), "BARRIER_N": "1"}

@@ -63,27 +63,27 @@ class ResultCache:
     # ------------------------------------------------------------------ keys
     def key(self, inp) -> str | None:
         """The entry's name for a PackageInput (None: a file cannot be read)."""
-        h = hashlib.sha256(self.base.encode("utf-8", "surrogateescape"))
-        h.update(f"\0dir={os.path.abspath(inp.directory)}\0".encode("utf-8", "surrogateescape"))
-        for f in _build_list_files(inp.directory):
-            h.update(f"{f}\0{self._file_digest(f)}\0".encode("utf-8", "surrogateescape"))
+        h = hashlib.sha256(_enc(self.base))
+        h.update(_enc(f"\0dir={os.path.abspath(inp.directory)}\0"))
+        self._hash_build_list(h, inp.directory)
         for p in inp.files:
             d = self._file_digest(p)
             if d is None:
                 return None
-            h.update(f"file={p}\0{d}\0".encode("utf-8", "surrogateescape"))
+            h.update(_enc(f"file={p}\0{d}\0"))
         report = sorted(inp.report) if inp.report is not None else None
-        h.update(f"report={report!r}\0".encode("utf-8", "surrogateescape"))
+        h.update(_enc(f"report={report!r}\0"))
         return h.hexdigest()
+
+    def _hash_build_list(self, h, directory: str) -> None:
+        """The build list's files (every dependency's version) into the key."""
+        for f in _build_list_files(directory):
+            h.update(_enc(f"{f}\0{self._file_digest(f)}\0"))
 
     def _file_digest(self, path: str) -> str | None:
         k = ("file", path)
         if k not in self._digests:
-            try:
-                with open(path, "rb") as fh:
-                    self._digests[k] = hashlib.sha256(fh.read()).hexdigest()
-            except OSError:
-                self._digests[k] = None
+            self._digests[k] = _sha256_file(path)
         return self._digests[k]
 
     def _dir_digest(self, d: str, tests: bool) -> str:
@@ -99,7 +99,7 @@ class ResultCache:
             if names is None:
                 h.update(b"absent")
             for n in names or ():
-                h.update(f"{n}\0{self._file_digest(os.path.join(d, n))}\0".encode("utf-8", "surrogateescape"))
+                h.update(_enc(f"{n}\0{self._file_digest(os.path.join(d, n))}\0"))
             self._digests[k] = h.hexdigest()
         return self._digests[k]
 
@@ -178,16 +178,14 @@ class ResultCache:
 # package alone.
 
 def compile_key(store: ResultCache, importpath: str, chosen: list[tuple[str, str]], goroot: str | None) -> str | None:
-    h = hashlib.sha256(store.base.encode())
-    h.update(f"\0compile={importpath}\0goroot={goroot}\0".encode("utf-8", "surrogateescape"))
-    directory = os.path.dirname(os.path.abspath(chosen[0][1]))
-    for f in _build_list_files(directory):
-        h.update(f"{f}\0{store._file_digest(f)}\0".encode("utf-8", "surrogateescape"))
+    h = hashlib.sha256(_enc(store.base))
+    h.update(_enc(f"\0compile={importpath}\0goroot={goroot}\0"))
+    store._hash_build_list(h, os.path.dirname(os.path.abspath(chosen[0][1])))
     for path, origin in chosen:
         d = store._file_digest(path)
         if d is None:
             return None
-        h.update(f"file={path}\0{origin}\0{d}\0".encode("utf-8", "surrogateescape"))
+        h.update(_enc(f"file={path}\0{origin}\0{d}\0"))
     return h.hexdigest()
 
 
@@ -234,12 +232,8 @@ def compile_put(store: ResultCache, key: str, chosen: list[tuple[str, str]], rea
     """Keep a compile's findings, if its files still hold what the key was made of (an edit
     during the analysis: nothing is kept)."""
     for path, _ in chosen:
-        try:
-            with open(path, "rb") as fh:
-                now = hashlib.sha256(fh.read()).hexdigest()
-        except OSError:
-            return
-        if now != store._digests.get(("file", path)):
+        now = _sha256_file(path)  # (read again: _file_digest answers from the key's reads)
+        if now is None or now != store._digests.get(("file", path)):
             return
     _store(store, key, reads, diags)
 
@@ -290,6 +284,18 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _enc(s: str) -> bytes:
+    return s.encode("utf-8", "surrogateescape")  # (a path or a setting from the OS may hold any bytes)
+
+
+def _sha256_file(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
+
+
 def _build_list_files(directory: str) -> list[str]:
     from .golang.modules import BuildList
 
@@ -304,13 +310,13 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
     from .paths import code_digest
     from .rules.dirs import rules_digest
 
-    h = hashlib.sha256(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0".encode("utf-8", "surrogateescape"))
-    h.update(f"rules={rules_digest()}\0config={cfg.digest()}\0".encode("utf-8", "surrogateescape"))
-    h.update(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0".encode("utf-8", "surrogateescape"))
-    h.update(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0".encode("utf-8", "surrogateescape"))
+    h = hashlib.sha256(_enc(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0"))
+    h.update(_enc(f"rules={rules_digest()}\0config={cfg.digest()}\0"))
+    h.update(_enc(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0"))
+    h.update(_enc(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0"))
     for k in sorted(os.environ):
         if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES:
-            h.update(f"env {k}={os.environ[k]}\0".encode("utf-8", "surrogateescape"))
+            h.update(_enc(f"env {k}={os.environ[k]}\0"))
     envfile = _user_env_file(os.environ)
     goroot = go_env_goroot()
     for label, path in (("goenv", envfile), ("goversion", os.path.join(goroot, "VERSION") if goroot else None)):
@@ -318,6 +324,6 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
             with open(path, "rb") as fh:  # type: ignore[arg-type]
                 h.update(f"{label}\0".encode() + fh.read() + b"\0")
         except (OSError, TypeError):
-            h.update(f"{label}\0-\0".encode("utf-8", "surrogateescape"))
-    h.update(f"goroot={goroot}\0".encode("utf-8", "surrogateescape"))
+            h.update(_enc(f"{label}\0-\0"))
+    h.update(_enc(f"goroot={goroot}\0"))
     return h.hexdigest()

@@ -137,8 +137,9 @@ def digest(table: dict, keys) -> str:
 
 def warm(paths, max_file: int = 1 << 20) -> int:
     """The compile server, between requests: parse the Go files its requests loaded into the
-    parse memo (package.warm's job) and keep the summaries of those a compile's result may
-    be checked against, each file read and parsed once. The number read."""
+    parse memo (a forked request then parses only what changed) and keep the summaries of
+    those a compile's result may be checked against, each file read and parsed once.
+    Unreadable or large files are left out; the number read."""
     from .package import LOADED
 
     n = 0

@@ -101,7 +101,7 @@ _PARSED: dict[str, tuple[bytes, object]] = {}  # in use order: the oldest first
 _PARSED_MAX = 6 << 20
 _parsed_bytes = 0
 USES: dict[str, int] = {}  # the compile server's: requests that loaded each file
-LOADED: list[str] = []  # the files parsed or reused here, in order (the compile server's warm())
+LOADED: list[str] = []  # the files parsed or reused here, in order (the compile server's warm: declsum.warm)
 PARSES = 0  # how many files were parsed (not reused) in this process
 
 
@@ -146,24 +146,6 @@ def _room(key: str, n: int) -> bool:
             break
         _parsed_bytes -= len(_PARSED.pop(k)[0])
     return _parsed_bytes + n <= _PARSED_MAX
-
-
-def warm(paths, max_file: int = 1 << 20) -> int:
-    """Parse these files into this process's memo (the compile server does, between builds,
-    with the files its requests loaded: a forked request then parses only what changed).
-    Unreadable or large files are left out; the number parsed or already there."""
-    n = 0
-    for p in paths:
-        try:
-            with open(p, "rb") as fh:
-                src = fh.read(max_file + 1)
-        except OSError:
-            continue
-        if len(src) <= max_file:
-            _parse(p, src)
-            n += 1
-    LOADED.clear()
-    return n
 
 
 def load_file(path: str, src: bytes | None = None, origin: str | None = None) -> GoFile:

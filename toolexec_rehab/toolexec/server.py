@@ -516,7 +516,7 @@ def _handle(conn: socket.socket, req: dict) -> None:
 
 # The Go files a request's child loaded come back to the server over this pipe (paths, one
 # per line, each write at most PIPE_BUF: atomic); when no request has come for WARM_DELAY
-# seconds the server parses them (golang.package.warm), so that the next request's child,
+# seconds the server parses them (golang.declsum.warm), so that the next request's child,
 # forked from it, reuses the trees of the files that did not change: a rebuild after an
 # edit parses the edited file only.
 _WARM: list[int] = []  # [read end, write end] in the server; the write end in a child
@@ -571,7 +571,7 @@ HOT = 2  # a file that this many requests loaded is parsed here at once, even du
 
 
 def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
-    """Parse some of the pending files (golang.package.warm), the most used first, for about
+    """Parse some of the pending files (golang.declsum.warm), the most used first, for about
     WARM_SLICE seconds, then give the loop back: a request that arrives meanwhile waits one
     slice, never the whole warm-up (a big module's files take seconds). hot_only: only the
     files loaded by HOT requests or more (during a build: every later request that needs one

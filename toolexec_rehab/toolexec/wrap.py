@@ -553,10 +553,11 @@ def as_written(argv: list[str]) -> bool:
     asks this before it forks a request (server._answer_here)."""
     if "-V=full" in argv[1:]:
         return False
-    chosen = select_files(CompileArgs.parse(argv))
+    ca = CompileArgs.parse(argv)
+    chosen = select_files(ca)
     if not chosen:
         return True
-    cache = _CompileCache.open(chosen, CompileArgs.parse(argv).goroot)
+    cache = _CompileCache.open(chosen, ca.goroot)
     return cache is not None and cache.unchanged()
 
 
