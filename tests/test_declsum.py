@@ -4,7 +4,9 @@ change, and a declaration it did not read must not matter."""
 
 from __future__ import annotations
 
+import os
 import textwrap
+import time
 
 from toolexec_rehab.golang import declsum, inputs
 from toolexec_rehab.golang.package import Package, load_file
@@ -114,3 +116,19 @@ def test_a_module_package_records_what_is_read(tmp_path):
     assert not inputs.consulting()
     pkg.funcs.get("Open")  # not recording: nothing kept, nothing fails
     assert inputs.end_consults() == set()
+
+
+def test_a_package_checked_again_is_merged_again_only_when_a_file_changed(tmp_path):
+    """The server checks one package for request after request: the table merged before
+    answers while every file's summary is the memo's, and a change shows at once."""
+    d = _module(tmp_path)
+    old = time.time() - 60  # (older than the racy window: kept by stat)
+    os.utime(d / "hub.go", (old, old))
+    first = _table(d)
+    assert _table(d) is first
+    (d / "hub.go").write_text(HUB.replace("Other", "Another"))
+    os.utime(d / "hub.go", (old, old))  # the same mtime: its size and ctime tell
+    assert declsum.digest(_table(d), READ) != declsum.digest(first, READ)
+    (d / "more.go").write_text("package hub\n")
+    os.utime(d / "more.go", (old, old))
+    assert _table(d)[("pkg", "")] != first[("pkg", "")]  # a file that came

@@ -222,3 +222,23 @@ def test_a_bad_message_leaves_the_server_serving(srv, tmp_path):
     ask()
     assert len(srv.served()) == served + 1, srv.served()  # the same server answered
     assert sorted(srv.sockdir.glob("srv-*.sock")) == [path]
+
+
+def test_the_environment_of_a_request_is_taken_whole_and_given_back(monkeypatch):
+    """_answer_here looks at a request in the listening server under the request's environment
+    (changing only what differs), then gives the server's back: nothing of one is left for the
+    next, and a value the OS refuses raises before anything is decided."""
+    from toolexec_rehab.toolexec.server import _set_environ
+
+    monkeypatch.setenv("REHAB_T_KEEP", "1")
+    monkeypatch.setenv("REHAB_T_GONE", "x")
+    mine = dict(os.environ)
+    req = {k: v for k, v in mine.items() if k != "REHAB_T_GONE"} | {"REHAB_T_KEEP": "2", "REHAB_T_NEW": "y"}
+    try:
+        _set_environ(req)
+        assert dict(os.environ) == req
+        with pytest.raises(ValueError):
+            _set_environ(req | {"BAD": "a\0b"})
+    finally:
+        _set_environ(mine)
+    assert dict(os.environ) == mine

@@ -26,6 +26,8 @@ from .package import TABLES, GoFile, Package, load_file
 
 _MEMO: dict[str, tuple[tuple, int, dict | None]] = {}  # path -> (stat key, hash of its bytes, summary; None: a syntax error)
 _MEMO_MAX = 20000  # files; past it the memo starts again
+_MERGED: dict[str, tuple[tuple, dict]] = {}  # package dir -> (the (name, summary) pairs merged, their table)
+_MERGED_MAX = 4000  # packages
 NONE = b"none"  # the digest of ("pkg", "") for a path that is no package of the module (module_package: None)
 ABSENT = b"-"
 
@@ -127,7 +129,19 @@ def current(root: str, modpath: str, path: str) -> dict:
         named = [(n, remember(os.path.join(d, n))) for n in names]
     except OSError:
         return {("pkg", ""): NONE}
-    return _merge([(n, s) for n, s in named if s is not None])
+    named = [(n, s) for n, s in named if s is not None]
+    # The server checks the same packages for request after request (a hundred importers of
+    # one package): their table is merged again only when a file's summary is another object
+    # (a file changed, came or went). The pairs kept hold the summaries, so no id is reused.
+    got = _MERGED.get(d)
+    if got is not None and len(got[0]) == len(named) and all(
+            a[0] == b[0] and a[1] is b[1] for a, b in zip(got[0], named, strict=True)):
+        return got[1]
+    table = _merge(named)
+    if len(_MERGED) >= _MERGED_MAX:
+        _MERGED.clear()
+    _MERGED[d] = (tuple(named), table)
+    return table
 
 
 def digest(table: dict, keys) -> str:

@@ -410,8 +410,7 @@ def _answer_here(conn: socket.socket, req: dict) -> bool:
     try:
         os.chdir(req["cwd"])
         os.umask(req.get("umask", 0o022))
-        os.environ.clear()
-        os.environ.update(req["env"])
+        _set_environ(req["env"])
         _fresh_state()
         done = as_written(argv)
         stats = os.environ.get("REHAB_SERVER_STATS")
@@ -420,8 +419,7 @@ def _answer_here(conn: socket.socket, req: dict) -> bool:
     finally:
         sys.stdout, sys.stderr = out, err
         LOADED.clear()  # (files read here are no child's loads; the changed ones are warmed below)
-        os.environ.clear()
-        os.environ.update(env)
+        _set_environ(env)
         os.umask(umask)
         os.chdir("/")
     if buf.getvalue() or paths._WARNED != said:  # something to say (a warning said once): the child says it
@@ -438,6 +436,18 @@ def _answer_here(conn: socket.socket, req: dict) -> bool:
     if stats:
         _add_stats(stats, cpu)
     return True
+
+
+def _set_environ(new: dict) -> None:
+    """os.environ becomes new, changing only what differs (the requests of one build differ
+    from the server's environment in a variable or two: clearing and setting ~100 cost
+    ~0.5 ms a request). Raises on a name or value the OS refuses, as os.environ does."""
+    cur = os.environ
+    for k in [k for k in cur if k not in new]:
+        del cur[k]
+    for k, v in new.items():
+        if cur.get(k) != v:
+            cur[k] = v
 
 
 def _add_stats(path: str, since=None) -> None:
