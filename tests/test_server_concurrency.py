@@ -242,3 +242,34 @@ def test_the_environment_of_a_request_is_taken_whole_and_given_back(monkeypatch)
     finally:
         _set_environ(mine)
     assert dict(os.environ) == mine
+
+
+def test_only_files_loaded_as_another_package_s_types_are_parsed_during_a_build(monkeypatch):
+    """A child reports the files it loaded; the server parses at once (hot) those that HOT
+    requests loaded for another package's types (a hub many packages import), and leaves a
+    file only its own package's compiles loaded (the edited file of a warm rebuild) for when
+    the build is over, so as not to take a core from the compiler."""
+    from toolexec_rehab.golang import package
+    from toolexec_rehab.toolexec import server
+
+    monkeypatch.setattr(server, "AS_TYPES", {})
+    monkeypatch.setattr(package, "USES", {})
+    r, w = os.pipe()
+    os.set_blocking(r, False)  # (as the server's end)
+    monkeypatch.setattr(server, "_WARM", [r, w])
+    pending: set[str] = set()
+    try:
+        for _ in range(server.HOT):
+            monkeypatch.setattr(package, "LOADED", ["/m/own.go", "/m/hub/types.go"])
+            server._report_loaded({"/m/own.go"})
+            server._read_loaded(r, pending)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert pending == {"/m/own.go", "/m/hub/types.go"}
+    assert package.USES == {"/m/own.go": server.HOT, "/m/hub/types.go": server.HOT}
+    parsed = []
+    server._warm_slice(parsed.extend, pending, hot_only=True)
+    assert parsed == ["/m/hub/types.go"] and pending == {"/m/own.go"}
+    server._warm_slice(parsed.extend, pending)  # idle: the rest
+    assert parsed == ["/m/hub/types.go", "/m/own.go"] and not pending

@@ -518,7 +518,8 @@ def _handle(conn: socket.socket, req: dict) -> None:
     watch.stop()  # the client closes the socket once it has the answer
     send_msg(conn, reply)
     conn.close()
-    _report_loaded()
+    argv = req["argv"] if isinstance(req.get("argv"), list) else []
+    _report_loaded({os.path.abspath(a) for a in argv[1:] if isinstance(a, str) and a.endswith(".go")})
     stats = os.environ.get("REHAB_SERVER_STATS")  # the benchmark: CPU spent here, outside the build's tree
     if stats:
         _add_stats(stats)
@@ -533,7 +534,9 @@ _WARM: list[int] = []  # [read end, write end] in the server; the write end in a
 WARM_DELAY = 0.25
 
 
-def _report_loaded() -> None:
+def _report_loaded(own: set[str] = frozenset()) -> None:
+    """own: the files of the package this request compiled, marked "=" (a path is absolute:
+    it never starts so): only the others, loaded as another package's types, make a file hot."""
     from ..golang.package import LOADED
 
     if not _WARM or not LOADED:
@@ -543,7 +546,7 @@ def _report_loaded() -> None:
     try:
         os.set_blocking(fd, False)  # a full pipe drops the report, never blocks the child
         for p in dict.fromkeys(LOADED):
-            line = os.fsencode(p) + b"\n"
+            line = (b"=" if p in own else b"") + os.fsencode(p) + b"\n"
             if len(line) > select.PIPE_BUF:
                 continue
             if len(chunk) + len(line) > select.PIPE_BUF:
@@ -569,30 +572,40 @@ def _read_loaded(fd: int, pending: set[str]) -> None:
             break
         data += b
     for x in data.split(b"\n"):  # (a child reports each file once)
+        own = x.startswith(b"=")
+        x = x[1:] if own else x
         if x:
             p = os.fsdecode(x)
             pending.add(p)
             USES[p] = USES.get(p, 0) + 1
+            if not own:
+                AS_TYPES[p] = AS_TYPES.get(p, 0) + 1
+
+
+AS_TYPES: dict[str, int] = {}  # requests that loaded each file for another package's types
 
 
 RECV_TIMEOUT = 2.0  # seconds the listening server waits for a connected client's request
 WARM_SLICE = 0.02  # seconds of parsing between two looks at the socket
-HOT = 2  # a file that this many requests loaded is parsed here at once, even during a build
+HOT = 2  # a file that this many requests loaded for another package's types is parsed here at once, even during a build
 
 
 def _warm_slice(warm, pending: set[str], hot_only: bool = False) -> bool:
     """Parse some of the pending files (golang.declsum.warm), the most used first, for about
     WARM_SLICE seconds, then give the loop back: a request that arrives meanwhile waits one
     slice, never the whole warm-up (a big module's files take seconds). hot_only: only the
-    files loaded by HOT requests or more (during a build: every later request that needs one
-    finds it parsed, instead of parsing it again: a changed file that many packages' types
-    come from, a package that many import). True while files (of that kind) are left."""
+    files that HOT requests or more loaded for another package's types (during a build: every
+    later request that needs one finds it parsed, instead of parsing it again: a changed file
+    that many packages' types come from, a package that many import). A file only ever
+    loaded by its own package's compiles waits for the build to end: parsed during it, it
+    would take a core from the compiler for no request of this build (the edited file of a
+    warm rebuild). True while files (of that kind) are left."""
     import time
 
     from ..golang.package import USES
 
     t0 = time.monotonic()
-    todo = [p for p in pending if USES.get(p, 0) >= HOT] if hot_only else pending
+    todo = [p for p in pending if AS_TYPES.get(p, 0) >= HOT] if hot_only else pending
     for p in sorted(todo, key=lambda x: (-USES.get(x, 0), x)):
         pending.discard(p)
         warm([p])
