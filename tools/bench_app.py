@@ -297,6 +297,7 @@ class App:
                         dt, c = self.build(mod, mode, gc)
                         wall[mode].append(dt)
                         cpu[mode].append(c)
+                        log(f"app warm {label} {mode} #{len(wall[mode])}: {dt:.2f} s, CPU {c:.2f} s")
             finally:
                 target.write_bytes(orig)
             p, r = med(wall["plain"]), med(wall["rehab"])
