@@ -170,7 +170,7 @@ def code_digest() -> str:
     for top, dirs, files in os.walk(_HERE):
         dirs[:] = sorted(x for x in dirs if x != "__pycache__")
         for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
+            if name.endswith((".pyc", ".pyo")) or (top == _NATIVE and name.startswith(_NATIVE_BUILT)):
                 continue
             fp = os.path.join(top, name)
             try:
@@ -212,6 +212,11 @@ def code_digest() -> str:
 
 _CODE_DIGEST: dict[str, str] = {}
 _FROZEN_DIGEST: list[str] = []
+# the compile server's client, built in the install (toolexec/native.py): it only relays
+# answers, so it is no part of the code that decides them (and its bytes differ with the Go
+# toolchain that built it: in the digest, each build of it would rebuild the user's packages)
+_NATIVE = os.path.join(_HERE, "native")
+_NATIVE_BUILT = ("rehab-client", ".rehab-client.")
 
 
 def freeze_code_digest() -> None:
@@ -288,11 +293,12 @@ def cache_dir() -> str:
         raise
 
 
-def write_private(path: str, data: bytes, mode: int = 0o600) -> None:
+def write_private(path: str, data: bytes, mode: int = 0o600, before_rename=None) -> None:
     """Write atomically: a fresh file (O_EXCL|O_NOFOLLOW, 0600) in the same directory, then
-    renamed over path. Never half-written, never written through a planted file or link."""
+    renamed over path. Never half-written, never written through a planted file or link.
+    before_rename(fd): a last step on the fresh file (its mtime, say)."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    _replace(path, data, mode)
+    _replace(path, data, mode, before_rename)
 
 
 def replace_keeping(path: str, data: bytes, like: os.stat_result) -> None:

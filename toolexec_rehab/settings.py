@@ -68,13 +68,16 @@ _VARS = (
         "of reusing the findings of one whose files, settings and what it read did not change (see \"Performance\")",
         True),
     Var("REHAB_SERVER_IDLE", "number", "seconds a compile server waits for work before it exits", 300.0),
+    Var("REHAB_NATIVE_CLIENT", "bool", "`off`: every intercepted compile asks the compile server through Python, "
+        "not through the small client the server builds with your Go toolchain (see \"Performance\")", True),
     Var("REHAB_SPECULATE", "bool", "`off`: do not compile the original files while the analysis runs", True),
     Var("REHAB_JOBS", "int", "`1`: `check` analyzes in one process (default: a second process for large "
         "inputs)", 2),
     Var("REHAB_RULE_CACHE", "bool", "`off`: never read or write the compiled-rule cache", True),
     Var("REHAB_DEBUG", "bool", "print a traceback on an internal error (exit code 3)", False),
     Var("REHAB_BPFTRACE", "path", "the bpftrace binary `trace` runs (default: from PATH)"),
-    Var("REHAB_SERVER_TRACE", "path", "tests: append `served <importpath> parsed=<files parsed>` per compile the server served"),
+    Var("REHAB_SERVER_TRACE", "path", "tests: append `served <importpath> parsed=<files parsed>` per compile the server served "
+        "(` client=native` after it when the native client asked)"),
     Var("REHAB_SERVER_STATS", "path", "benchmarks: append the server's CPU seconds per request"),
     Var("REHAB_LAUNCHER_NO_S", "bool", "tests: the launcher starts Python without `-S`", False),
     Var("REHAB_FIX_PAUSE", "number", "tests: seconds `fix --write` waits after each file it writes (a test "

@@ -29,7 +29,9 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
     if not enabled():
         return None
     import _socket
+    import time
 
+    t0 = time.time_ns()  # before the socket's code key: for the native client's pointer (native.py)
     path = socket_path()
     if path is None:
         return None
@@ -91,6 +93,11 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
     if rep is None or rep.get("fallback"):
         spec.abandon()
         return None
+    if not cli and argv[1:] != ["-V=full"]:
+        from .native import launcher_dir, write_pointer
+
+        if launcher_dir() is not None:
+            write_pointer(path, t0)
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
         with open(trace, "a", encoding="utf-8") as fh:

@@ -475,8 +475,7 @@ def _handle(conn: socket.socket, req: dict) -> None:
 
     os.chdir(req["cwd"])
     os.umask(req.get("umask", 0o022))
-    os.environ.clear()
-    os.environ.update(req["env"])
+    _set_environ(req["env"])
     out, err = io.BytesIO(), io.BytesIO()
     sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors="replace", write_through=True)
     sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="replace", write_through=True)
@@ -656,12 +655,23 @@ def serve(path: str, tool: str) -> None:
     pending: set[str] = set()
     warming = False  # parsing `pending` a slice at a time, between polls
     last = time.monotonic()
+    from . import native
+
+    # the client without Python, for the launcher's fast path (what spawned this server)
+    native_due = (native.BUILD_IDLE if native.launcher_dir() is not None and native.enabled() and native.needs_build()
+                  else None)
     try:
         while True:
-            left = IDLE - (time.monotonic() - last)
+            idle = time.monotonic() - last
+            left = IDLE - idle
             if left <= 0:
                 break
+            if native_due is not None and not pending and idle >= native_due:
+                native_due = None  # once per server: a failed build is not retried
+                native.build_in_background(tool)
             wait = (0 if warming else min(left, WARM_DELAY)) if pending else left
+            if native_due is not None and not pending:
+                wait = min(wait, max(native_due - idle, 0.01))
             ready = {fd for fd, _ in poll.poll(1000 * wait)}
             if _WARM[0] in ready:
                 _read_loaded(_WARM[0], pending)

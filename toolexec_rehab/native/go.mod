@@ -1,0 +1,3 @@
+module toolexec-rehab/native
+
+go 1.18
