@@ -136,6 +136,12 @@ def read_confined(path: str, root: str | None) -> bytes:
 
 # ------------------------------------------------------------------ digests
 
+def os_bytes(s: str) -> bytes:
+    """A str from the OS (a path, a setting) as the bytes it came from: UTF-8, with the bytes
+    that were not UTF-8 back as they were (surrogateescape). For digests."""
+    return s.encode("utf-8", "surrogateescape")
+
+
 def hash_dir(h, d: str, recursive: bool = False, root: str | None = None) -> None:
     """Feed the names (relative to d) and contents of d's regular files into hashlib object
     h. Symbolic links are named, never followed (a template may not read through one), and

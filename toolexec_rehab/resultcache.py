@@ -29,6 +29,8 @@ import hashlib
 import os
 import pickle
 
+from .paths import os_bytes
+
 FORMAT = 1
 _MAX_ENTRIES = 20000  # past this many entries, the older half is removed (once per process)
 _ENV_PREFIXES = ("GO", "CGO_", "REHAB_")
@@ -63,22 +65,22 @@ class ResultCache:
     # ------------------------------------------------------------------ keys
     def key(self, inp) -> str | None:
         """The entry's name for a PackageInput (None: a file cannot be read)."""
-        h = hashlib.sha256(_enc(self.base))
-        h.update(_enc(f"\0dir={os.path.abspath(inp.directory)}\0"))
+        h = hashlib.sha256(os_bytes(self.base))
+        h.update(os_bytes(f"\0dir={os.path.abspath(inp.directory)}\0"))
         self._hash_build_list(h, inp.directory)
         for p in inp.files:
             d = self._file_digest(p)
             if d is None:
                 return None
-            h.update(_enc(f"file={p}\0{d}\0"))
+            h.update(os_bytes(f"file={p}\0{d}\0"))
         report = sorted(inp.report) if inp.report is not None else None
-        h.update(_enc(f"report={report!r}\0"))
+        h.update(os_bytes(f"report={report!r}\0"))
         return h.hexdigest()
 
     def _hash_build_list(self, h, directory: str) -> None:
         """The build list's files (every dependency's version) into the key."""
         for f in _build_list_files(directory):
-            h.update(_enc(f"{f}\0{self._file_digest(f)}\0"))
+            h.update(os_bytes(f"{f}\0{self._file_digest(f)}\0"))
 
     def _file_digest(self, path: str) -> str | None:
         k = ("file", path)
@@ -99,7 +101,7 @@ class ResultCache:
             if names is None:
                 h.update(b"absent")
             for n in names or ():
-                h.update(_enc(f"{n}\0{self._file_digest(os.path.join(d, n))}\0"))
+                h.update(os_bytes(f"{n}\0{self._file_digest(os.path.join(d, n))}\0"))
             self._digests[k] = h.hexdigest()
         return self._digests[k]
 
@@ -178,14 +180,14 @@ class ResultCache:
 # package alone.
 
 def compile_key(store: ResultCache, importpath: str, chosen: list[tuple[str, str]], goroot: str | None) -> str | None:
-    h = hashlib.sha256(_enc(store.base))
-    h.update(_enc(f"\0compile={importpath}\0goroot={goroot}\0"))
+    h = hashlib.sha256(os_bytes(store.base))
+    h.update(os_bytes(f"\0compile={importpath}\0goroot={goroot}\0"))
     store._hash_build_list(h, os.path.dirname(os.path.abspath(chosen[0][1])))
     for path, origin in chosen:
         d = store._file_digest(path)
         if d is None:
             return None
-        h.update(_enc(f"file={path}\0{origin}\0{d}\0"))
+        h.update(os_bytes(f"file={path}\0{origin}\0{d}\0"))
     return h.hexdigest()
 
 
@@ -284,8 +286,6 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _enc(s: str) -> bytes:
-    return s.encode("utf-8", "surrogateescape")  # (a path or a setting from the OS may hold any bytes)
 
 
 def _sha256_file(path: str) -> str | None:
@@ -310,13 +310,13 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
     from .paths import code_digest
     from .rules.dirs import rules_digest
 
-    h = hashlib.sha256(_enc(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0"))
-    h.update(_enc(f"rules={rules_digest()}\0config={cfg.digest()}\0"))
-    h.update(_enc(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0"))
-    h.update(_enc(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0"))
+    h = hashlib.sha256(os_bytes(f"results {FORMAT}\0toolexec-rehab {__version__}\0code={code_digest()}\0"))
+    h.update(os_bytes(f"rules={rules_digest()}\0config={cfg.digest()}\0"))
+    h.update(os_bytes(f"selected={[lr.id for lr in rules]!r}\0modes={sorted(modes.items())!r}\0"))
+    h.update(os_bytes(f"spec={spec!r}\0fix_only={fix_only}\0source={source}\0"))
     for k in sorted(os.environ):
         if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES:
-            h.update(_enc(f"env {k}={os.environ[k]}\0"))
+            h.update(os_bytes(f"env {k}={os.environ[k]}\0"))
     envfile = _user_env_file(os.environ)
     goroot = go_env_goroot()
     for label, path in (("goenv", envfile), ("goversion", os.path.join(goroot, "VERSION") if goroot else None)):
@@ -324,6 +324,6 @@ def _settings_digest(cfg, rules, modes: dict, spec: str | None, fix_only: bool, 
             with open(path, "rb") as fh:  # type: ignore[arg-type]
                 h.update(f"{label}\0".encode() + fh.read() + b"\0")
         except (OSError, TypeError):
-            h.update(_enc(f"{label}\0-\0"))
-    h.update(_enc(f"goroot={goroot}\0"))
+            h.update(os_bytes(f"{label}\0-\0"))
+    h.update(os_bytes(f"goroot={goroot}\0"))
     return h.hexdigest()

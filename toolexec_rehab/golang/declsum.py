@@ -22,6 +22,7 @@ import os
 import stat
 import time
 
+from ..paths import os_bytes
 from .package import TABLES, GoFile, Package, load_file
 
 _MEMO: dict[str, tuple[tuple, int, dict | None]] = {}  # path -> (stat key, hash of its bytes, summary; None: a syntax error)
@@ -40,19 +41,18 @@ def _h(*parts: bytes) -> bytes:
     return h.digest()
 
 
-def _b(s: str) -> bytes:
-    return s.encode("utf-8", "surrogateescape")  # (a file name from the OS may hold any bytes)
 
 
 def file_summary(gf: GoFile) -> dict:
     """(table, key) -> digest of the declaration this file puts in Package's tables."""
-    salt = _h(_b(gf.origin), _b(gf.pkgname), _b(repr(sorted(gf.imports.items()))), _b(str(gf.line_offset)))
+    salt = _h(os_bytes(gf.origin), os_bytes(gf.pkgname), os_bytes(repr(sorted(gf.imports.items()))),
+              os_bytes(str(gf.line_offset)))
     pk = Package([gf])
     out = {}
     for kind in TABLES:
         for key, v in dict.items(getattr(pk, kind)):
             node, extra = v if kind == "vars" else (v, 0)
-            out[(kind, key)] = _h(salt, _b(f"{kind} {key!r} {extra} {node.start_point}"),
+            out[(kind, key)] = _h(salt, os_bytes(f"{kind} {key!r} {extra} {node.start_point}"),
                                   gf.src[node.start_byte:node.end_byte])
     return out
 
@@ -66,8 +66,8 @@ def _merge(named: list[tuple[str, dict]]) -> dict:
         out.update(s)
     for kind in TABLES:
         keys = sorted(repr(k) for (t, k) in out if t == kind)
-        out[(kind, "*")] = _h(*(_b(k) for k in keys))
-    out[("pkg", "")] = _h(*(_b(n) for n, _ in named))
+        out[(kind, "*")] = _h(*(os_bytes(k) for k in keys))
+    out[("pkg", "")] = _h(*(os_bytes(n) for n, _ in named))
     return out
 
 
@@ -146,7 +146,7 @@ def current(root: str, modpath: str, path: str) -> dict:
 
 def digest(table: dict, keys) -> str:
     """One digest of the keys' declarations in a package's table."""
-    return _h(*(_b(repr(k)) + b"=" + table.get(k, ABSENT) for k in sorted(keys, key=repr))).hex()
+    return _h(*(os_bytes(repr(k)) + b"=" + table.get(k, ABSENT) for k in sorted(keys, key=repr))).hex()
 
 
 def warm(paths, max_file: int = 1 << 20) -> int:
@@ -171,11 +171,9 @@ def warm(paths, max_file: int = 1 << 20) -> int:
         n += 1
         gf = load_file(path, src)  # (the tree is kept in the parse memo if there is room)
         if path.endswith(".go") and not path.endswith("_test.go"):
-            got = _MEMO.get(path)
-            if got is None or got[0] != key:
-                try:
-                    remember(path, gf, key)
-                except (OSError, ValueError):
-                    pass
+            try:
+                remember(path, gf, key)  # (a no-op while the memo's stat matches)
+            except (OSError, ValueError):
+                pass
     LOADED.clear()
     return n
