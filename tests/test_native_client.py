@@ -349,3 +349,34 @@ def _wait_for_socket(d: Path) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("the compile server's socket never appeared")
+
+
+def test_the_server_s_background_build_puts_a_working_client_in_place(tmp_path, monkeypatch):
+    """native.build_in_background, as the idle server runs it (SIGCHLD ignored there), on a
+    copy of the source: the client and its version appear, and nothing half-made is left."""
+    if shutil.which("go") is None:
+        pytest.skip("no Go toolchain")
+    import signal
+
+    src = tmp_path / "native"
+    src.mkdir()
+    for name in ("go.mod", "main.go"):
+        shutil.copy(os.path.join(native.SRC, name), src / name)
+    monkeypatch.setattr(native, "SRC", str(src))
+    monkeypatch.setattr(native, "BINARY", str(src / "rehab-client"))
+    monkeypatch.setattr(native, "VERSION_FILE", str(src / "rehab-client.version"))
+    assert native.needs_build()
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        native.build_in_background(compile_tool())
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+    end = time.monotonic() + 300
+    while native.needs_build() and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not native.needs_build(), sorted(os.listdir(src))
+    assert sorted(os.listdir(src)) == ["go.mod", "main.go", "rehab-client", "rehab-client.version"]
+    st = os.stat(native.BINARY)
+    assert st.st_mode & 0o777 == 0o700
+    r = subprocess.run([native.BINARY, str(tmp_path), "/x", "/bin/true"], env={"REHAB_SPEC": "1"}, timeout=30)
+    assert r.returncode == NOT_ANSWERED  # (no pointer there)

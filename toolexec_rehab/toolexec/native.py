@@ -181,9 +181,10 @@ def build(tool: str) -> bool:
             pass
 
 
-def build_in_background(tool: str) -> None:
+def build_in_background(tool: str, close: tuple[int, ...] = ()) -> None:
     """From the compile server's loop: build() in a child at the lowest CPU priority (it
-    never competes with a build's compiles), which the server does not wait for."""
+    never competes with a build's compiles), which the server does not wait for. close: the
+    server's descriptors the child lets go of at once (its listening socket)."""
     try:
         pid = os.fork()
     except OSError:
@@ -192,6 +193,14 @@ def build_in_background(tool: str) -> None:
         return
     code = 1
     try:
+        import signal
+
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # (the server ignores it: go build's status must be seen)
+        for fd in close:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         try:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         except (OSError, AttributeError):

@@ -668,7 +668,7 @@ def serve(path: str, tool: str) -> None:
                 break
             if native_due is not None and not pending and idle >= native_due:
                 native_due = None  # once per server: a failed build is not retried
-                native.build_in_background(tool)
+                native.build_in_background(tool, (sock.fileno(), *_WARM))
             wait = (0 if warming else min(left, WARM_DELAY)) if pending else left
             if native_due is not None and not pending:
                 wait = min(wait, max(native_due - idle, 0.01))
