@@ -26,7 +26,7 @@ import pytest
 from helpers import BIN, compile_tool, go_env, listeners
 
 from toolexec_rehab.toolexec import native
-from toolexec_rehab.toolexec.protocol import _credentials
+from toolexec_rehab.toolexec.protocol import code_key
 
 NOT_ANSWERED, NOT_ANSWERED_KILLED, SPEC_RC = 215, 216, 213
 
@@ -52,33 +52,35 @@ class Stage:
         self.rt.mkdir(mode=0o700)
         self.sockdir = self.rt / "toolexec-rehab"
         self.sockdir.mkdir(mode=0o700)
-        self.sock_path = self.sockdir / "srv-0123456789abcdef.sock"
         self.cache = tmp / "cache"
         self.cache.mkdir(mode=0o700)
-        self.code = tmp / "code"  # stands for a directory of our code (M)
-        self.code.mkdir()
-        (self.code / "a.py").write_text("x = 1\n")
-        self.interp = tmp / "python"  # stands for the interpreter (F)
+        self.pkg = tmp / "pkg"  # stands for our package: its .py files are in the socket's name
+        (self.pkg / "sub").mkdir(parents=True)
+        (self.pkg / "__pycache__").mkdir()
+        for f in ("a.py", "sub/b.py", "__pycache__/c.py", "data.txt"):
+            (self.pkg / f).write_text("x = 1\n")
+        self.interp = tmp / "python"  # stands for the interpreter's files (F)
         self.interp.write_text("")
-        old = time.time() - 100
-        for p in (self.code / "a.py", self.interp, self.code):
-            os.utime(p, (old, old))
+        self.head = ["/venv/bin/python", "3.11.0 (stand-in)", str(self.pkg), ":/usr/lib/python311.zip"]
         self.launcher = "/opt/venv/bin"
         self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("REHAB_", "PYTHON", "XDG_RUNTIME_DIR", "TOOLEXEC_"))}
+                    if not k.startswith(("REHAB_", "PYTHON", "XDG_RUNTIME_DIR", "TOOLEXEC_", "LC_", "LANG"))}
         self.env.update(XDG_RUNTIME_DIR=str(self.rt), PYTHONFOO="1", TOOLEXEC_IMPORTPATH="example.com/p",
-                        REHAB_SERVER_TRACE=str(tmp / "trace"), FOO="bar")
+                        REHAB_SERVER_TRACE=str(tmp / "trace"), FOO="bar", LANG="C.UTF-8")
+        self.ack = tmp / "ack"
         self.requests: list[dict] = []
         self.script: list = []
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(str(self.sock_path))
+        self.srv.bind(str(self.sockdir / f"srv-{code_key(self.head, str(self.pkg))}.sock"))
         self.srv.listen(4)
         threading.Thread(target=self._serve, daemon=True).start()
 
     def lines(self) -> list[str]:
-        return [f"V {native.source_version()}", f"K {self.launcher}", f"C {_credentials()}",
-                f"D {self.sockdir}", f"S {self.sock_path}", "P 1", "E PYTHONFOO=1", f"M {self.code}",
-                f"F {self.interp}"]
+        st = os.stat(self.interp)
+        return [f"V {native.source_version()}", f"K {self.launcher}",
+                *[f"Q {x.encode().hex()}" for x in self.head], "P 1", "E PYTHONFOO=1",
+                "W LC_ALL", "W LC_CTYPE", "W LANG=C.UTF-8", "Z LC_CTYPE=C.UTF-8", "U utf-8:surrogateescape",
+                f"F {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {self.interp}"]
 
     def point(self, lines: list[str] | None = None, mode: int = 0o600) -> None:
         p = self.cache / native.POINTER
@@ -100,12 +102,12 @@ class Stage:
                     else:
                         _send(conn, step)
 
-    def run(self, argv: list[str], spec: int | None = None, **env) -> subprocess.CompletedProcess:
+    def run(self, argv: list, spec: int | None = None, **env) -> subprocess.CompletedProcess:
         e = {**self.env, **env}
         if spec is not None:
             e["REHAB_SPEC"] = str(spec)
-        return subprocess.run([native.BINARY, str(self.cache), self.launcher, *argv], env=e, cwd=self.tmp,
-                              capture_output=True, timeout=60)
+        return subprocess.run([native.BINARY, str(self.cache), self.launcher, str(self.ack), *argv], env=e,
+                              cwd=self.tmp, capture_output=True, timeout=60)
 
     def close(self) -> None:
         self.srv.close()
@@ -158,10 +160,10 @@ def test_the_request_is_the_python_client_s_and_the_speculative_compile_answers(
     (req,) = stage.requests
     assert req["argv"] == argv and req["cwd"] == os.path.realpath(stage.tmp)
     assert req["spec"] is True and req["cli"] is False and req["umask"] == _umask()
-    assert req["env"]["FOO"] == "bar" and "REHAB_SPEC" not in req["env"]
-    assert {k: v for k, v in req["env"].items() if k != "LC_CTYPE"} == \
-        {k: v for k, v in stage.env.items() if k != "LC_CTYPE"}
+    # the environment as Python's os.environ holds it: less REHAB_SPEC, plus what Python adds (Z)
+    assert req["env"] == {**stage.env, "LC_CTYPE": "C.UTF-8"}
     assert (stage.tmp / "trace").read_text() == "served example.com/p parsed=0 client=native\n"
+    assert stage.ack.exists()
 
 
 def _umask() -> int:
@@ -202,6 +204,11 @@ def test_a_stop_asked_before_the_answer_is_done_first(stage):
     ([b"not a dict"], NOT_ANSWERED),
     ([], NOT_ANSWERED),  # the server closed without an answer
     ([{"rc": 1.5}], NOT_ANSWERED),
+    ([{"rc": 215, "out": b"x", "err": b""}], NOT_ANSWERED),  # a status the launcher reads otherwise
+    ([{"rc": 127 + 256, "out": b"", "err": b"y"}], NOT_ANSWERED),
+    ([{"exec": [], "rc": 213}], NOT_ANSWERED),
+    ([{"exec": "not a list"}], NOT_ANSWERED),
+    ([{"rc": 0, "out": "not bytes"}], NOT_ANSWERED),
 ])
 def test_no_answer_leaves_the_compile_to_python_and_prints_nothing(stage, script, rc):
     stage.point()
@@ -213,33 +220,30 @@ def test_no_answer_leaves_the_compile_to_python_and_prints_nothing(stage, script
     finally:
         spec.kill()
         spec.wait()
-    assert (r.returncode, r.stdout, r.stderr) == (rc, b"", b"")
-
-
-def _newer(stage, path: Path) -> None:
-    t = (stage.cache / native.POINTER).stat().st_mtime + 1
-    os.utime(path, (t, t))
+    assert (r.returncode, r.stdout, r.stderr, stage.ack.exists()) == (rc, b"", b"", False)
 
 
 @pytest.mark.parametrize("spoil", [
-    "valid", "version", "launcher", "credentials", "runtime dir", "socket elsewhere", "python var changed",
-    "python var added", "code file newer", "code file added", "interpreter newer", "unknown line", "line missing",
-    "pointer readable by others", "pointer a symlink", "REHAB_SERVER=off", "no REHAB_SPEC", "not UTF-8",
+    "valid", "version", "launcher", "sys.path", "python var changed", "python var added", "locale changed",
+    "code file edited", "code file added", "code dir added", "cache file added", "interpreter touched",
+    "interpreter rewritten, mtime kept", "unknown line", "line missing", "pointer readable by others",
+    "pointer a symlink", "runtime dir not private", "REHAB_SERVER=off", "no REHAB_SPEC", "not UTF-8",
+    "non-ASCII, not a UTF-8 file system", "non-ASCII",
 ])
 def test_a_pointer_that_does_not_hold_is_not_followed(stage, spoil):
     lines = stage.lines()
     env: dict = {}
     swap = {"version": ("V ", "V 0000"), "launcher": ("K ", "K /elsewhere/bin"),
-            "credentials": ("C ", "C 0:0:0:0:[]:"), "runtime dir": ("D ", f"D {stage.tmp}"),
-            "socket elsewhere": ("S ", f"S {stage.tmp}/srv-0123456789abcdef.sock"),
-            "python var changed": ("E ", "E PYTHONFOO=2")}
+            "python var changed": ("E ", "E PYTHONFOO=2"), "non-ASCII, not a UTF-8 file system": ("U ", "U ascii:strict")}
     if spoil in swap:
         head, new = swap[spoil]
         lines = [new if x.startswith(head) else x for x in lines]
+    elif spoil == "sys.path":
+        lines = [x if x != f"Q {stage.head[3].encode().hex()}" else f"Q {'/x'.encode().hex()}" for x in lines]
     elif spoil == "unknown line":
-        lines.append("Z what")
+        lines.append("Y what")
     elif spoil == "line missing":
-        lines = [x for x in lines if not x.startswith("M ")]
+        lines = [x for x in lines if not x.startswith("U ")]
     stage.point(lines, mode=0o644 if spoil == "pointer readable by others" else 0o600)
     if spoil == "pointer a symlink":
         p = stage.cache / native.POINTER
@@ -247,32 +251,59 @@ def test_a_pointer_that_does_not_hold_is_not_followed(stage, spoil):
         p.symlink_to(stage.cache / "real")
     elif spoil == "python var added":
         env["PYTHONBAR"] = "1"
-    elif spoil == "code file newer":
-        _newer(stage, stage.code / "a.py")
+    elif spoil == "locale changed":
+        env["LC_ALL"] = "C"
+    elif spoil == "code file edited":
+        t = os.stat(stage.pkg / "sub" / "b.py").st_mtime_ns + 1000
+        os.utime(stage.pkg / "sub" / "b.py", ns=(t, t))
     elif spoil == "code file added":
-        (stage.code / "b.py").write_text("")
-        os.utime(stage.code / "b.py", (0, 0))  # (the directory's own mtime says it)
-    elif spoil == "interpreter newer":
-        _newer(stage, stage.interp)
+        (stage.pkg / "sub" / "c.py").write_text("")
+    elif spoil == "code dir added":
+        (stage.pkg / "more").mkdir()
+        (stage.pkg / "more" / "d.py").write_text("")
+    elif spoil == "cache file added":  # not .py, or under __pycache__: not in the key, as for Python
+        (stage.pkg / "__pycache__" / "d.py").write_text("")
+        (stage.pkg / "notes.txt").write_text("")
+    elif spoil == "interpreter touched":
+        os.utime(stage.interp)
+    elif spoil == "interpreter rewritten, mtime kept":
+        st = os.stat(stage.interp)
+        time.sleep(0.01)
+        stage.interp.write_text("")  # (as an upgrade that keeps the packaged mtime: the ctime moves)
+        os.utime(stage.interp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    elif spoil == "runtime dir not private":
+        stage.sockdir.chmod(0o750)
     elif spoil == "REHAB_SERVER=off":
         env["REHAB_SERVER"] = "off"
     argv = ["/go/pkg/tool/linux_amd64/compile", "a.go"]
     if spoil == "not UTF-8":
         argv.append("b\udcff.go")
+    elif spoil.startswith("non-ASCII"):
+        argv.append("caf\u00e9.go")
     stage.script = [{"exec": list(argv), "out": b"", "err": b"", "parsed": 0}]
     spec = _sibling()
     try:
-        r = subprocess.run([native.BINARY, str(stage.cache), stage.launcher,
+        r = subprocess.run([native.BINARY, str(stage.cache), stage.launcher, str(stage.ack),
                             *[os.fsencode(a) for a in argv]],
                            env={**stage.env, **env, **({} if spoil == "no REHAB_SPEC" else {"REHAB_SPEC": str(spec.pid)})},
                            cwd=stage.tmp, capture_output=True, timeout=60)
     finally:
         spec.kill()
         spec.wait()
-    if spoil == "valid":
+        stage.sockdir.chmod(0o700)
+    if spoil in ("valid", "cache file added", "non-ASCII"):
         assert r.returncode == SPEC_RC and len(stage.requests) == 1, r
     else:
         assert (r.returncode, r.stdout, r.stderr, stage.requests) == (NOT_ANSWERED, b"", b"", []), r
+
+
+def test_the_socket_it_names_is_the_one_python_names():
+    """Against the real interpreter: the parts the pointer gives, and the key the client
+    computes from them and the files, are protocol.code_key's (the key is the socket's name)."""
+    from toolexec_rehab.toolexec.protocol import key_head
+
+    head, pkg = key_head()
+    assert code_key(head, pkg) == code_key()
 
 
 MAIN = """\
@@ -364,7 +395,6 @@ def test_the_server_s_background_build_puts_a_working_client_in_place(tmp_path, 
         shutil.copy(os.path.join(native.SRC, name), src / name)
     monkeypatch.setattr(native, "SRC", str(src))
     monkeypatch.setattr(native, "BINARY", str(src / "rehab-client"))
-    monkeypatch.setattr(native, "VERSION_FILE", str(src / "rehab-client.version"))
     assert native.needs_build()
     old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
@@ -375,8 +405,10 @@ def test_the_server_s_background_build_puts_a_working_client_in_place(tmp_path, 
     while native.needs_build() and time.monotonic() < end:
         time.sleep(0.2)
     assert not native.needs_build(), sorted(os.listdir(src))
-    assert sorted(os.listdir(src)) == ["go.mod", "main.go", "rehab-client", "rehab-client.version"]
+    assert sorted(os.listdir(src)) == ["go.mod", "main.go", "rehab-client"]
+    assert native.installed_version() == native.source_version()
     st = os.stat(native.BINARY)
     assert st.st_mode & 0o777 == 0o700
-    r = subprocess.run([native.BINARY, str(tmp_path), "/x", "/bin/true"], env={"REHAB_SPEC": "1"}, timeout=30)
+    r = subprocess.run([native.BINARY, str(tmp_path), "/x", str(tmp_path / "ack"), "/bin/true"],
+                       env={"REHAB_SPEC": "1"}, timeout=30)
     assert r.returncode == NOT_ANSWERED  # (no pointer there)

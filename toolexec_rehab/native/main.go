@@ -2,30 +2,39 @@
 //
 // The sh launcher (launcher/toolexec-rehab, speculate) runs it as
 //
-//	rehab-client CACHE_DIR LAUNCHER_DIR TOOL ARGS...
+//	rehab-client CACHE_DIR LAUNCHER_DIR ACK_FILE TOOL ARGS...
 //
 // with REHAB_SPEC=<pid of the launcher's speculative compile>. It does what the Python
 // client (toolexec_rehab/toolexec/client.py) does for such a compile, and nothing more:
-// it sends the request to the compile server the Python client last reached and relays
-// the answer. Python's start-up (~6 ms of CPU) is what it saves, on every compile.
+// it sends the same request to the same compile server and relays the answer. Python's
+// start-up (~6 ms of CPU) is what it saves, on every compile.
 //
-// It answers only when it is sure to reach the same server the Python client would: the
-// pointer file CACHE_DIR/native.ptr, written by the Python client after a served compile
-// (toolexec_rehab/toolexec/native.py), must be ours, of this client's version and of this
-// launcher, name the same credentials, runtime dir and PYTHON* variables, and be newer
-// than every file of our Python code and of the interpreter (a file edited or installed
-// since makes the pointer stale). Anything else, and any failure before an answer, exits
-// 215 ("not answered: ask Python"), having printed nothing; 216 says the same after the
-// speculative compile was stopped (Python then compiles without it).
+// It asks only when it is sure to reach the server the Python client would reach. The
+// pointer file CACHE_DIR/native.ptr, written by the Python client (toolexec/native.py),
+// must be ours, of this client's version and this launcher, and give what Python's socket
+// name is made of (protocol.code_key) that this program cannot see for itself: the
+// interpreter's path and version, our package's directory, sys.path. The rest it computes
+// as Python does - the credentials, the runtime dir, the stat of each of our .py files -
+// so the socket it connects to is the one Python would name now. The interpreter's files
+// (the binary, libpython, pyvenv.cfg, the console script) must be the very files they were
+// (device, inode, size, mtime, ctime), and the PYTHON* and locale variables the same.
 //
-// Built by the compile server with the user's own Go toolchain (native.py); it uses the
-// standard library only and the Go 1.18 language.
+// Exit 215 means "not answered: ask Python", with nothing printed and the speculative
+// compile untouched; 216 the same after it was stopped. Just before it relays an answer
+// (output, an exit status, an exec), it creates ACK_FILE: the launcher believes no exit
+// status without it (a Go runtime's fatal error exits 2, as a compile error does).
+//
+// Built by the compile server with the user's own Go toolchain (native.py); standard
+// library only, the Go 1.18 language. `rehab-client -version` prints the version.
 package main
 
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"hash/adler32"
+	"hash/crc32"
 	"os"
 	"sort"
 	"strconv"
@@ -49,16 +58,20 @@ const (
 var errProto = errors.New("protocol")
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		os.Stdout.WriteString(version + "\n")
+		return
+	}
 	killed := false
 	defer func() {
 		if recover() != nil {
 			exitNotAnswered(killed)
 		}
 	}()
-	if len(os.Args) < 4 {
+	if len(os.Args) < 5 {
 		os.Exit(notAnswered)
 	}
-	os.Exit(run(os.Args[1], os.Args[2], os.Args[3:], &killed))
+	os.Exit(run(os.Args[1], os.Args[2], os.Args[3], os.Args[4:], &killed))
 }
 
 func exitNotAnswered(killed bool) {
@@ -68,7 +81,7 @@ func exitNotAnswered(killed bool) {
 	os.Exit(notAnswered)
 }
 
-func run(cacheDir, launcher string, argv []string, killed *bool) int {
+func run(cacheDir, launcher, ack string, argv []string, killed *bool) int {
 	spec, err := strconv.Atoi(os.Getenv("REHAB_SPEC"))
 	if err != nil || spec <= 0 {
 		return notAnswered
@@ -84,20 +97,26 @@ func run(cacheDir, launcher string, argv []string, killed *bool) int {
 	if !ok {
 		return notAnswered
 	}
-	for _, a := range argv {
-		if !utf8.ValidString(a) {
-			return notAnswered
-		}
-	}
-	sock, ok := pointer(cacheDir, launcher, env)
+	p, ok := readPointer(cacheDir, launcher, env)
 	if !ok {
 		return notAnswered
 	}
 	cwd, err := syscall.Getwd()
-	if err != nil || !utf8.ValidString(cwd) {
+	if err != nil {
 		return notAnswered
 	}
-	fd, ok := connect(sock)
+	// text as Python decodes it: UTF-8 (with surrogateescape) is what we send; under another
+	// file-system encoding only ASCII reads the same
+	texts := append([]string{cwd}, argv...)
+	for k, v := range env {
+		texts = append(texts, k, v)
+	}
+	for _, s := range texts {
+		if !utf8.ValidString(s) || (!p.utf8 && !ascii(s)) {
+			return notAnswered
+		}
+	}
+	fd, ok := connect(p.sock)
 	if !ok {
 		return notAnswered
 	}
@@ -106,6 +125,9 @@ func run(cacheDir, launcher string, argv []string, killed *bool) int {
 	syscall.Umask(umask)
 
 	delete(env, "REHAB_SPEC")
+	for k, v := range p.added { // what Python adds to its own environment (PEP 538's LC_CTYPE)
+		env[k] = v
+	}
 	var req bytes.Buffer
 	req.WriteByte('{')
 	putStr(&req, "argv")
@@ -161,25 +183,38 @@ func run(cacheDir, launcher string, argv []string, killed *bool) int {
 		break
 	}
 	syscall.Close(fd)
-	return answer(rep, argv, spec, killed)
+	return answer(rep, argv, spec, ack, p.added, killed)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // answer relays the server's reply as client.run does.
-func answer(rep map[string]interface{}, argv []string, spec int, killed *bool) int {
+func answer(rep map[string]interface{}, argv []string, spec int, ack string, added map[string]string,
+	killed *bool) int {
 	if truthy(rep["fallback"]) {
 		exitNotAnswered(*killed)
 	}
 	out, ok1 := bytesOr(rep, "out")
 	errb, ok2 := bytesOr(rep, "err")
+	if !ok1 || !ok2 {
+		exitNotAnswered(*killed)
+	}
 	var newArgv []string
 	if truthy(rep["exec"]) {
 		l, ok := rep["exec"].([]interface{})
-		if !ok {
+		if !ok || len(l) == 0 {
 			exitNotAnswered(*killed)
 		}
 		for _, x := range l {
 			s, ok := x.(string)
-			if !ok {
+			if !ok || strings.IndexByte(s, 0) >= 0 {
 				exitNotAnswered(*killed)
 			}
 			newArgv = append(newArgv, s)
@@ -194,10 +229,17 @@ func answer(rep map[string]interface{}, argv []string, spec int, killed *bool) i
 			}
 			rc = n
 		}
+		switch rc & 0xff {
+		case notAnswered, notAnsweredKd, 126, 127, specRC:
+			exitNotAnswered(*killed) // a status the launcher reads otherwise: Python says it
+		}
 	}
-	if !ok1 || !ok2 {
+	// the answer is given from here on: the launcher believes our exit status
+	afd, err := syscall.Open(ack, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
 		exitNotAnswered(*killed)
 	}
+	syscall.Close(afd)
 	if trace := os.Getenv("REHAB_SERVER_TRACE"); trace != "" {
 		traceServed(trace, rep["parsed"])
 	}
@@ -217,12 +259,20 @@ func answer(rep map[string]interface{}, argv []string, spec int, killed *bool) i
 		}
 		env := []string{}
 		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "REHAB_SPEC=") {
+			name := kv
+			if i := strings.IndexByte(kv, '='); i >= 0 {
+				name = kv[:i]
+			}
+			if _, over := added[name]; name != "REHAB_SPEC" && !over {
 				env = append(env, kv)
 			}
 		}
+		for k, v := range added {
+			env = append(env, k+"="+v)
+		}
 		syscall.Exec(newArgv[0], newArgv, env)
-		exitNotAnswered(true) // (the output above was empty: a compile as written says nothing)
+		os.Stderr.WriteString("toolexec-rehab: cannot run " + newArgv[0] + "\n")
+		return 1 // (as Python's execv would fail: the compile fails)
 	}
 	if !*killed {
 		killSibling(spec)
@@ -247,8 +297,8 @@ func traceServed(path string, parsed interface{}) {
 	f.Close()
 }
 
-// environ: the environment as Python's os.environ holds it (a later duplicate wins), or
-// false when a name or value could not travel as Python's str does here (not UTF-8).
+// environ: the environment as a map, or false when a name is empty or given twice (which
+// of the two Python would keep is not ours to guess).
 func environ() (map[string]string, bool) {
 	env := map[string]string{}
 	for _, kv := range syscall.Environ() {
@@ -256,7 +306,7 @@ func environ() (map[string]string, bool) {
 		if i < 0 {
 			continue
 		}
-		if i == 0 || !utf8.ValidString(kv) {
+		if _, dup := env[kv[:i]]; dup || i == 0 {
 			return nil, false
 		}
 		env[kv[:i]] = kv[i+1:]
@@ -264,114 +314,143 @@ func environ() (map[string]string, bool) {
 	return env, true
 }
 
-// pointer: the socket named by CACHE_DIR/native.ptr, when every line of it holds here.
-func pointer(cacheDir, launcher string, env map[string]string) (string, bool) {
+type ptr struct {
+	sock  string
+	utf8  bool              // Python's file-system encoding is UTF-8 (surrogateescape)
+	added map[string]string // variables Python adds to its environment
+}
+
+// readPointer: the socket Python would name now, from CACHE_DIR/native.ptr and what this
+// process sees, when every line of the pointer holds.
+func readPointer(cacheDir, launcher string, env map[string]string) (ptr, bool) {
+	var p ptr
 	euid := os.Geteuid()
 	var st syscall.Stat_t
 	if !strings.HasPrefix(cacheDir, "/") || syscall.Lstat(cacheDir, &st) != nil ||
 		st.Mode&syscall.S_IFMT != syscall.S_IFDIR || int(st.Uid) != euid || st.Mode&0o022 != 0 {
-		return "", false
+		return p, false
 	}
 	fd, err := syscall.Open(cacheDir+"/native.ptr", syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return "", false
+		return p, false
 	}
 	var pst syscall.Stat_t
 	if syscall.Fstat(fd, &pst) != nil || pst.Mode&syscall.S_IFMT != syscall.S_IFREG || int(pst.Uid) != euid ||
 		pst.Mode&0o077 != 0 || pst.Size > 1<<20 {
 		syscall.Close(fd)
-		return "", false
+		return p, false
 	}
 	data := make([]byte, pst.Size+1)
 	n, err := syscall.Read(fd, data)
 	syscall.Close(fd)
 	if err != nil || int64(n) != pst.Size || n == 0 || data[n-1] != '\n' {
-		return "", false
+		return p, false
 	}
-	lines := strings.Split(string(data[:n-1]), "\n")
-	seen := map[byte]bool{}
-	sock := ""
-	rt := runtimeDir()
-	pyvars := 0
+	var key []string // protocol.code_key's parts
+	seen := map[byte]int{}
+	p.added = map[string]string{}
+	pyvars, lcvars := 0, 0
 	for name := range env {
 		if strings.HasPrefix(name, "PYTHON") {
 			pyvars++
 		}
 	}
-	for _, line := range lines {
+	for _, line := range strings.Split(string(data[:n-1]), "\n") {
 		if len(line) < 2 || line[1] != ' ' {
-			return "", false
+			return p, false
 		}
 		kind, rest := line[0], line[2:]
-		seen[kind] = true
+		seen[kind]++
 		switch kind {
 		case 'V':
 			if rest != version || version == "dev" {
-				return "", false
+				return p, false
 			}
 		case 'K':
 			if rest != launcher {
-				return "", false
+				return p, false
 			}
-		case 'C':
-			if rest != credentials() {
-				return "", false
+		case 'Q': // sys.executable, sys.version, our package's directory, sys.path (in hex)
+			b, err := hex.DecodeString(rest)
+			if err != nil {
+				return p, false
 			}
-		case 'D':
-			if rt == "" || rest != rt || !privateDir(rt) {
-				return "", false
-			}
-		case 'S':
-			name := strings.TrimPrefix(rest, rt+"/")
-			if rt == "" || name == rest || strings.Contains(name, "/") || !strings.HasPrefix(name, "srv-") ||
-				len(rest) >= 100 {
-				return "", false
-			}
-			sock = rest
+			key = append(key, string(b))
 		case 'P':
 			if rest != strconv.Itoa(pyvars) {
-				return "", false
+				return p, false
 			}
-		case 'E':
+		case 'E', 'W': // a PYTHON* variable; a locale variable ("NAME" alone: unset)
+			name, val, set := rest, "", false
+			if i := strings.IndexByte(rest, '='); i >= 0 {
+				name, val, set = rest[:i], rest[i+1:], true
+			}
+			if kind == 'E' && (!set || !strings.HasPrefix(name, "PYTHON")) {
+				return p, false
+			}
+			if kind == 'W' {
+				lcvars++
+			}
+			if v, ok := env[name]; ok != set || v != val {
+				return p, false
+			}
+		case 'Z':
 			i := strings.IndexByte(rest, '=')
-			if i <= 0 || !strings.HasPrefix(rest, "PYTHON") {
-				return "", false
+			if i <= 0 {
+				return p, false
 			}
-			if v, ok := env[rest[:i]]; !ok || v != rest[i+1:] {
-				return "", false
-			}
-		case 'M':
-			if !olderEntries(rest, pst.Mtim) {
-				return "", false
-			}
-		case 'F':
+			p.added[rest[:i]] = rest[i+1:]
+		case 'U':
+			p.utf8 = rest == "utf-8:surrogateescape"
+		case 'F': // DEV INO SIZE MTIME_NS CTIME_NS PATH
+			f := strings.SplitN(rest, " ", 6)
 			var fst syscall.Stat_t
-			if syscall.Stat(rest, &fst) != nil || !before(fst.Mtim, pst.Mtim) {
-				return "", false
+			if len(f) != 6 || syscall.Stat(f[5], &fst) != nil || f[0] != strconv.FormatUint(uint64(fst.Dev), 10) ||
+				f[1] != strconv.FormatUint(uint64(fst.Ino), 10) || f[2] != strconv.FormatInt(fst.Size, 10) ||
+				f[3] != nsec(fst.Mtim) || f[4] != nsec(fst.Ctim) {
+				return p, false
 			}
 		default:
-			return "", false
+			return p, false
 		}
 	}
-	for _, k := range "VKCDSPM" {
-		if !seen[byte(k)] {
-			return "", false
-		}
+	if seen['V'] != 1 || seen['K'] != 1 || seen['P'] != 1 || seen['U'] != 1 || seen['F'] == 0 || len(key) != 4 ||
+		lcvars != 3 {
+		return p, false
 	}
-	return sock, sock != ""
+	rt := runtimeDir()
+	if !privateDir(rt) {
+		return p, false
+	}
+	k, ok := codeKey(append(key, credentials()), key[2])
+	if !ok {
+		return p, false
+	}
+	p.sock = rt + "/srv-" + k + ".sock"
+	return p, len(p.sock) < 100 // (Python reaches a longer one through /proc/self/fd: left to it)
 }
 
-func before(a, b syscall.Timespec) bool {
-	return a.Sec < b.Sec || (a.Sec == b.Sec && a.Nsec < b.Nsec)
+func nsec(t syscall.Timespec) string {
+	return strconv.FormatInt(int64(t.Sec)*1000000000+int64(t.Nsec), 10)
 }
 
-// olderEntries: the directory and each of its entries (but __pycache__) were last
-// modified before t (an entry added, removed or renamed makes the directory newer).
-func olderEntries(dir string, t syscall.Timespec) bool {
-	var st syscall.Stat_t
-	if syscall.Stat(dir, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR || !before(st.Mtim, t) {
-		return false
+// codeKey: protocol.code_key from its first parts and our package's directory: each .py
+// file's name, mtime and size, walked as os.walk walks (top-down, directories sorted,
+// __pycache__ left out, symbolic links to directories not entered).
+func codeKey(parts []string, pkg string) (string, bool) {
+	if !walk(pkg, &parts) {
+		return "", false
 	}
+	blob := []byte(strings.Join(parts, "\x00"))
+	return hex8(crc32.ChecksumIEEE(blob)) + hex8(adler32.Checksum(blob)), true
+}
+
+func hex8(v uint32) string {
+	s := strconv.FormatUint(uint64(v), 16)
+	return strings.Repeat("0", 8-len(s)) + s
+}
+
+func walk(dir string, parts *[]string) bool {
 	f, err := os.Open(dir)
 	if err != nil {
 		return false
@@ -381,11 +460,36 @@ func olderEntries(dir string, t syscall.Timespec) bool {
 	if err != nil {
 		return false
 	}
+	sort.Strings(names)
+	var dirs []string
 	for _, n := range names {
-		if n == "__pycache__" {
+		if !utf8.ValidString(n) {
+			return false // (sorted otherwise by Python)
+		}
+		var st syscall.Stat_t
+		isDir := syscall.Stat(dir+"/"+n, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
+		if isDir {
+			if n != "__pycache__" {
+				dirs = append(dirs, n)
+			}
 			continue
 		}
-		if syscall.Stat(dir+"/"+n, &st) != nil || !before(st.Mtim, t) {
+		if strings.HasSuffix(n, ".py") {
+			if syscall.Stat(dir+"/"+n, &st) != nil {
+				return false
+			}
+			*parts = append(*parts, n+":"+nsec(st.Mtim)+":"+strconv.FormatInt(st.Size, 10))
+		}
+	}
+	for _, d := range dirs {
+		var lst syscall.Stat_t
+		if syscall.Lstat(dir+"/"+d, &lst) != nil {
+			return false
+		}
+		if lst.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			continue
+		}
+		if !walk(dir+"/"+d, parts) {
 			return false
 		}
 	}
@@ -645,8 +749,8 @@ func (d *decoder) value() interface{} {
 		} else {
 			n = d.u32()
 		}
-		if n < 0 || n > len(d.data) {
-			return d.fail()
+		if n < 0 || n > len(d.data)-d.pos {
+			return d.fail() // (each item takes a byte at least)
 		}
 		l := make([]interface{}, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
@@ -798,10 +902,20 @@ func killSibling(pid int) {
 				events  int16
 				revents int16
 			}
-			p := pollfd{fd: int32(fd), events: 0x1}
-			ts := syscall.Timespec{Sec: 30}
-			syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-			return
+			// readable once it has exited; a signal to us (EINTR) does not end the wait
+			var now syscall.Timeval
+			syscall.Gettimeofday(&now)
+			end := now.Sec + 30
+			for {
+				p := pollfd{fd: int32(fd), events: 0x1}
+				ts := syscall.Timespec{Sec: end - now.Sec}
+				_, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1,
+					uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+				syscall.Gettimeofday(&now)
+				if e != syscall.EINTR || now.Sec >= end {
+					return
+				}
+			}
 		}
 	}
 	syscall.Kill(pid, syscall.SIGKILL)

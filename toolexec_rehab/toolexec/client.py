@@ -29,9 +29,7 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
     if not enabled():
         return None
     import _socket
-    import time
 
-    t0 = time.time_ns()  # before the socket's code key: for the native client's pointer (native.py)
     path = socket_path()
     if path is None:
         return None
@@ -97,7 +95,7 @@ def run(argv: list[str], cli: bool = False, runner: Runner | None = None) -> int
         from .native import launcher_dir, write_pointer
 
         if launcher_dir() is not None:
-            write_pointer(path, t0)
+            write_pointer()
     trace = os.environ.get("REHAB_SERVER_TRACE")  # tests: which compiles the server served
     if trace:
         with open(trace, "a", encoding="utf-8") as fh:

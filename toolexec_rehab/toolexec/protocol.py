@@ -9,13 +9,15 @@ import os
 import sys
 
 
-def code_key() -> str:
+def code_key(head: list[str] | None = None, pkg: str | None = None) -> str:
     """Identifies the code a server runs: this interpreter, the package's files (mtime and
-    size) and sys.path. A new install or an edited file gets a new server."""
+    size) and sys.path. A new install or an edited file gets a new server. (head, pkg: the
+    key of another interpreter's, as the native client computes it; tests.)"""
     import zlib
 
-    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parts = [sys.executable, sys.version, pkg, os.pathsep.join(sys.path), _credentials()]
+    if head is None or pkg is None:
+        head, pkg = key_head()
+    parts = [*head, _credentials()]
     for root, dirs, files in os.walk(pkg):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
@@ -24,6 +26,13 @@ def code_key() -> str:
                 parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
     blob = "\0".join(parts).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(blob):08x}{zlib.adler32(blob):08x}"
+
+
+def key_head() -> tuple[list[str], str]:
+    """The parts of code_key that only this process can know (the native client is told
+    them: native.pointer_text), and our package's directory, whose .py files it stats."""
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [sys.executable, sys.version, pkg, os.pathsep.join(sys.path)], pkg
 
 
 def _runtime_dir() -> str | None:
