@@ -194,6 +194,46 @@ def test_launcher_speculation_relays_the_compile_when_python_says_so(sandbox):
     assert sorted(p.name.split(".")[-1] for p in s.objdir.glob("_rehab_spec*")) == ["stderr"] * 2 + ["stdout"] * 2
 
 
+@pytest.mark.parametrize("native, want", [
+    # (the native client's script; what the build sees; whether Python ran, and with the compile alive)
+    ("touch \"$3\"; exit 7", (7, "", "", "no python")),                # answered: its status stands
+    ("touch \"$3\"; exit 213", (3, "OUT", "ERR\n", "no python")),       # answered: the compile is the answer
+    ("exit 215", (5, "", "", "python spec=alive")),                    # not answered: Python, compile untouched
+    ("exit 216", (5, "", "", "python spec=unset")),                    # not answered, compile stopped
+    ("exit 2", (5, "", "", "python spec=unset")),                      # a crash, no acknowledgement
+    ("kill -9 $$", (5, "", "Killed\n", "python spec=unset")),          # killed before it answered (dash says so)
+])
+def test_launcher_believes_the_native_client_only_with_its_acknowledgement(sandbox, native, want):
+    """The launcher's speculate with a native client (toolexec/native.py): only a status given
+    after the client acknowledged its answer (a file it creates) stands; 215 leaves the
+    compile to Python with the speculative compile running; anything else without the
+    acknowledgement stops that compile and has Python compile without it."""
+    s = sandbox
+    bindir = s.root / "bin"
+    # the -S fast path: a Python (here sh) that takes `-S -c CODE SITE-PACKAGES` first
+    py = s.root / "python"
+    py.write_text('#!/bin/sh\nshift 4\nif [ -n "${REHAB_SPEC:-}" ] && [ -d /proc/"$REHAB_SPEC" ] && '
+                  '[ "$(cut -d" " -f3 /proc/"$REHAB_SPEC"/stat)" != Z ]; then st=alive; else st=${REHAB_SPEC:-unset}; fi\n'
+                  'echo "python spec=$st" >> "$LOG"\nexit 5\n')
+    py.chmod(0o755)
+    (bindir / "toolexec-rehab-py").write_text(f"#!{py}\n")
+    sp = s.root / "lib" / "python3.99" / "site-packages" / "toolexec_rehab"
+    (sp / "native").mkdir(parents=True)
+    (sp / "shim.py").write_text("")
+    nc = sp / "native" / "rehab-client"
+    nc.write_text(f"#!/bin/sh\n{native}\n")
+    nc.chmod(0o755)
+    # the compile: slow enough to be alive when Python looks
+    s.compile.write_text("#!/bin/sh\necho OUT\necho ERR >&2\nsleep 2\nexit 3\n")
+    log = s.root / "log"
+    log.write_text("")
+    r = s.proc(*_compile(s, s.user), LOG=str(log))
+    ran = log.read_text().strip() or "no python"
+    assert (r.returncode, r.stdout.strip(), r.stderr, ran) == want, r
+    r = s.proc(*_compile(s, s.user), LOG=str(log), REHAB_NATIVE_CLIENT="off")  # Python only
+    assert r.returncode == 5 and log.read_text().strip().endswith("python spec=alive")
+
+
 def test_python_failure_with_a_speculative_compile_fails_open(monkeypatch, capsys):
     """An internal error in Python while the launcher's compile runs: that compile is the
     answer (status 213), with a line saying so; without one the error propagates."""
