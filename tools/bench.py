@@ -1725,18 +1725,20 @@ What was built (and why):
    row). The launcher runs it in place of Python while its speculative
    compile runs; it sends the same marshal request and relays the answer
    (213: the speculative compile is the answer; an exit status with output;
-   stop the speculative compile first when asked). It cannot compute the
-   socket's code key, so the Python client, after each compile it had
-   served, writes what the key stands for into native.ptr (the launcher's
-   directory, the credentials, the runtime dir, the PYTHON* variables, our
-   code's directories and the interpreter's files, the pointer's mtime set
-   to just before the key's stats were taken): a file of ours or of the
-   interpreter modified since is newer than the pointer, and the compile
-   goes to Python, which reaches (or starts) the server of the new code. On
-   any doubt or failure it exits 215 (216: after it stopped the
-   speculative compile) and the launcher runs the Python client as before.
-   Per compile answered from the result cache: ~1.0 ms of CPU for the whole
-   client (200 runs against a stand-in server), against ~7.5 ms for
+   stop the speculative compile first when asked). It cannot run Python's
+   code_key, so the Python client tells it, in native.ptr, the parts only
+   the interpreter knows (sys.executable, sys.version, the package's
+   directory, sys.path) and what they depend on (the PYTHON* and locale
+   variables; the interpreter's files by device, inode, size, mtime and
+   ctime); it computes the rest as code_key does (the credentials, the stat
+   of each of our .py files), so an edited or reinstalled file gives it the
+   new server's name, as it gives Python. On any doubt or failure it exits
+   215 (216: after it stopped the speculative compile) and the launcher runs
+   the Python client as before; a status counts only after it acknowledged
+   its answer (a file it creates), so a crash of the Go runtime (exit 2) is
+   never read as a failed compile.
+   Per compile answered from the result cache: ~1.25 ms of CPU for the
+   whole client (200 runs against a stand-in server), against ~7.5 ms for
    Python's. `REHAB_NATIVE_CLIENT=off` keeps every compile on Python.
 
 Profile of `check ./...` on cobra in its own process, after these changes
