@@ -299,12 +299,11 @@ def cache_dir() -> str:
         raise
 
 
-def write_private(path: str, data: bytes, mode: int = 0o600, before_rename=None) -> None:
+def write_private(path: str, data: bytes, mode: int = 0o600) -> None:
     """Write atomically: a fresh file (O_EXCL|O_NOFOLLOW, 0600) in the same directory, then
-    renamed over path. Never half-written, never written through a planted file or link.
-    before_rename(fd): a last step on the fresh file (its mtime, say)."""
+    renamed over path. Never half-written, never written through a planted file or link."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    _replace(path, data, mode, before_rename)
+    _replace(path, data, mode)
 
 
 def replace_keeping(path: str, data: bytes, like: os.stat_result) -> None:

@@ -286,8 +286,6 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-
-
 def _sha256_file(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:

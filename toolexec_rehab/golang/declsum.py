@@ -41,8 +41,6 @@ def _h(*parts: bytes) -> bytes:
     return h.digest()
 
 
-
-
 def file_summary(gf: GoFile) -> dict:
     """(table, key) -> digest of the declaration this file puts in Package's tables."""
     salt = _h(os_bytes(gf.origin), os_bytes(gf.pkgname), os_bytes(repr(sorted(gf.imports.items()))),

@@ -467,16 +467,16 @@ func walk(dir string, parts *[]string) bool {
 			return false // (sorted otherwise by Python)
 		}
 		var st syscall.Stat_t
-		isDir := syscall.Stat(dir+"/"+n, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
-		if isDir {
+		err := syscall.Stat(dir+"/"+n, &st)
+		if err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 			if n != "__pycache__" {
 				dirs = append(dirs, n)
 			}
 			continue
 		}
 		if strings.HasSuffix(n, ".py") {
-			if syscall.Stat(dir+"/"+n, &st) != nil {
-				return false
+			if err != nil {
+				return false // (code_key's os.stat raises)
 			}
 			*parts = append(*parts, n+":"+nsec(st.Mtim)+":"+strconv.FormatInt(st.Size, 10))
 		}
@@ -560,26 +560,25 @@ func connect(path string) (int, bool) {
 
 // ---- the wire: a 4-byte big-endian length, then Python's marshal (protocol.send_msg)
 
+// putHead: a marshal type code and its 4-byte little-endian count (or int value)
+func putHead(b *bytes.Buffer, code byte, n uint32) {
+	b.WriteByte(code)
+	var w [4]byte
+	binary.LittleEndian.PutUint32(w[:], n)
+	b.Write(w[:])
+}
+
 func putStr(b *bytes.Buffer, s string) {
-	b.WriteByte('u')
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
-	b.Write(n[:])
+	putHead(b, 'u', uint32(len(s)))
 	b.WriteString(s)
 }
 
 func putInt(b *bytes.Buffer, v int) {
-	b.WriteByte('i')
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(int32(v)))
-	b.Write(n[:])
+	putHead(b, 'i', uint32(int32(v)))
 }
 
 func putList(b *bytes.Buffer, l []string) {
-	b.WriteByte('[')
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(len(l)))
-	b.Write(n[:])
+	putHead(b, '[', uint32(len(l)))
 	for _, s := range l {
 		putStr(b, s)
 	}

@@ -129,5 +129,9 @@ class CompileArgs(Record):
 
     @property
     def goroot(self) -> str:
-        # $GOROOT/pkg/tool/GOOS_GOARCH/compile
-        return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(self.tool))))
+        return tool_goroot(self.tool)
+
+
+def tool_goroot(tool: str) -> str:
+    """The GOROOT of a Go tool's path: $GOROOT/pkg/tool/GOOS_GOARCH/compile."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))

@@ -195,7 +195,9 @@ def build(tool: str) -> bool:
     import signal
     import subprocess
 
-    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    from .compileargs import tool_goroot
+
+    goroot = tool_goroot(tool)
     go = os.path.join(goroot, "bin", "go")
     if not (os.path.isfile(go) and os.access(go, os.X_OK)):
         return False

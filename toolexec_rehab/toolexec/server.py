@@ -111,10 +111,11 @@ def _preload(tool: str) -> None:
     from ..rewrite.render import environment
     from ..rules.loader import all_rules
     from . import wrap  # noqa: F401
+    from .compileargs import tool_goroot
 
     environment()  # jinja2, for the fixes
     from .. import cli  # noqa: F401 - `check` is served too
-    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    goroot = tool_goroot(tool)
     if os.path.isdir(os.path.join(goroot, "api")):
         stdapi.load(goroot)
         try:
@@ -184,6 +185,7 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     restored with an old mtime is still seen). The launcher reads it with one `cat` and walks
     it with parameter expansions: keep it short. None: not cacheable."""
     from .. import config as C
+    from .compileargs import tool_goroot
 
     tool = argv[0]
     cwd = os.environ.get("PWD") or os.getcwd()
@@ -196,7 +198,7 @@ def vfull_cache_head(argv: list[str]) -> str | None:
     if not os.path.isabs(launcher) or "|" in launcher:
         return None  # not asked through the launcher: nobody reads the entry
     lines = [f"K {tool}|{cwd}|{launcher}", *settings]
-    goroot = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(tool))))
+    goroot = tool_goroot(tool)
     if not os.path.isfile(os.path.join(goroot, "VERSION")):
         return None  # a devel toolchain: no cheap identity for the compiler
     files = [os.path.join(goroot, "VERSION")]
